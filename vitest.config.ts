@@ -7,5 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The JSON report is what .ci/run counts its closing "N passed, N failed" line from.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });

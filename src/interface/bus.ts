@@ -15,34 +15,51 @@ export interface Bus {
   subscribe<D extends TopicDef>(topic: D, listener: (message: MessageOf<D>) => void): Unsubscribe;
 }
 
-type Listener = (message: unknown) => void;
+/**
+ * One subscribe() call. Kept as its own object (not the bare function) so the same function
+ * subscribed twice is two subscriptions, and a function that unsubscribes and subscribes again
+ * does not receive messages queued for its earlier subscription.
+ */
+interface Subscription {
+  listener: (message: unknown) => void;
+}
 
 interface TopicSlot {
   type: string;
   latched: boolean;
-  listeners: Set<Listener>;
+  subscriptions: Set<Subscription>;
   last?: { message: unknown };
 }
 
 export class EmbeddedBus implements Bus {
   private readonly topics = new Map<string, TopicSlot>();
-  private readonly queue: Array<{ slot: TopicSlot; listeners: Listener[]; message: unknown }> = [];
+  private readonly queue: Array<{ slot: TopicSlot; subscriptions: Subscription[]; message: unknown }> = [];
   private delivering = false;
 
   publish<D extends TopicDef>(topic: D, message: MessageOf<D>): void {
     const slot = this.slot(topic);
     if (slot.latched) slot.last = { message };
-    this.enqueue(slot, [...slot.listeners], message);
+    this.enqueue(slot, [...slot.subscriptions], message);
   }
 
   subscribe<D extends TopicDef>(topic: D, listener: (message: MessageOf<D>) => void): Unsubscribe {
     const slot = this.slot(topic);
-    const l = listener as Listener;
-    slot.listeners.add(l);
-    if (slot.latched && slot.last) this.enqueue(slot, [l], slot.last.message);
-    return () => {
-      slot.listeners.delete(l);
+    const subscription: Subscription = { listener: listener as (message: unknown) => void };
+    slot.subscriptions.add(subscription);
+    const unsubscribe = () => {
+      slot.subscriptions.delete(subscription);
     };
+    if (slot.latched && slot.last) {
+      try {
+        this.enqueue(slot, [subscription], slot.last.message);
+      } catch (error) {
+        // The caller gets the error instead of the handle, so it could never unsubscribe:
+        // a subscribe that throws leaves no subscription behind.
+        unsubscribe();
+        throw error;
+      }
+    }
+    return unsubscribe;
   }
 
   /** The last message of a latched topic, as a late subscriber would receive it. */
@@ -53,7 +70,7 @@ export class EmbeddedBus implements Bus {
   private slot(topic: TopicDef): TopicSlot {
     let slot = this.topics.get(topic.name);
     if (!slot) {
-      slot = { type: topic.type, latched: topic.latched, listeners: new Set() };
+      slot = { type: topic.type, latched: topic.latched, subscriptions: new Set() };
       this.topics.set(topic.name, slot);
     } else if (slot.type !== topic.type || slot.latched !== topic.latched) {
       throw new TypeError(
@@ -63,18 +80,18 @@ export class EmbeddedBus implements Bus {
     return slot;
   }
 
-  private enqueue(slot: TopicSlot, listeners: Listener[], message: unknown): void {
-    this.queue.push({ slot, listeners, message });
+  private enqueue(slot: TopicSlot, subscriptions: Subscription[], message: unknown): void {
+    this.queue.push({ slot, subscriptions, message });
     if (this.delivering) return;
     this.delivering = true;
     const errors: unknown[] = [];
     try {
       for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-        for (const listener of item.listeners) {
+        for (const subscription of item.subscriptions) {
           // Unsubscribed while this message was queued: it no longer wants it.
-          if (!item.slot.listeners.has(listener)) continue;
+          if (!item.slot.subscriptions.has(subscription)) continue;
           try {
-            listener(item.message);
+            subscription.listener(item.message);
           } catch (error) {
             errors.push(error);
           }

@@ -61,6 +61,13 @@ export type RosTypeName = keyof RosMessageTypes;
 
 /** A time in milliseconds since the run's epoch as a builtin_interfaces/Time (whole seconds + nanoseconds). */
 export function toRosTime(ms: number): RosTime {
-  const sec = Math.floor(ms / 1000);
-  return { sec, nanosec: Math.round((ms - sec * 1000) * 1e6) };
+  if (!Number.isFinite(ms)) throw new RangeError(`cannot express ${ms} ms as a builtin_interfaces/Time`);
+  let sec = Math.floor(ms / 1000);
+  let nanosec = Math.round((ms - sec * 1000) * 1e6);
+  // Rounding can carry into the next second (1999.9999999 ms); nanosec must stay below 1e9.
+  if (nanosec >= 1e9) {
+    sec += 1;
+    nanosec -= 1e9;
+  }
+  return { sec, nanosec };
 }

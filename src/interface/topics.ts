@@ -17,13 +17,34 @@ export type MessageOf<D> = D extends TopicDef<infer T> ? RosMessageTypes[T] : ne
 
 export const DEFAULT_NAMESPACE = '/workcell';
 
+/**
+ * Check an operator-interface namespace against the rules rmw applies to absolute names, so a bad
+ * one is refused here, naming the rule it breaks, rather than by rcl at start-up.
+ */
 export function validateNamespace(namespace: string): string {
-  if (!/^\/[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/.test(namespace)) {
+  const problem = namespaceProblem(namespace);
+  if (problem !== undefined) {
     throw new Error(
-      `namespace "${namespace}" is not an absolute ROS name (expected something like /workcell or /line_1/cell_2)`,
+      `namespace ${JSON.stringify(namespace)} is not an absolute ROS name: ${problem} (expected something like /workcell or /line_1/cell_2)`,
     );
   }
   return namespace;
+}
+
+function namespaceProblem(namespace: unknown): string | undefined {
+  if (typeof namespace !== 'string') return `it is a ${typeof namespace}, not a string`;
+  if (namespace === '') return 'it is empty';
+  if (!namespace.startsWith('/')) {
+    return namespace.startsWith('~') ? 'a private name (~) resolves under the node\'s own name' : 'it is relative (does not start with /)';
+  }
+  if (namespace === '/') return 'the root namespace would put the topics at //command';
+  if (namespace.endsWith('/')) return 'it ends with /';
+  if (namespace.includes('//')) return 'it contains //';
+  const badCharacter = /[^A-Za-z0-9_/]/.exec(namespace);
+  if (badCharacter) return `character ${JSON.stringify(badCharacter[0])} at ${badCharacter.index} (only letters, digits, _ and /)`;
+  const digitFirst = namespace.split('/').find((token) => /^[0-9]/.test(token));
+  if (digitFirst !== undefined) return `"${digitFirst}" starts with a digit`;
+  return undefined;
 }
 
 export function operatorTopics(namespace: string = DEFAULT_NAMESPACE) {

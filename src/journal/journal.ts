@@ -32,6 +32,10 @@ export const JOURNAL_KINDS = [
 ] as const;
 export type JournalKind = (typeof JOURNAL_KINDS)[number];
 
+/** Fields every record carries, set by the journal; a record's own fields may not reuse them. */
+export const JOURNAL_COMMON_FIELDS = ['seq', 'wall', 't', 'kind'] as const;
+export type JournalFields = Record<string, unknown> & { [K in (typeof JOURNAL_COMMON_FIELDS)[number]]?: never };
+
 export interface JournalSink {
   write(line: string): void;
   close(): void;
@@ -81,7 +85,9 @@ export class FileSink implements JournalSink {
 
   flush(): void {
     if (this.batch.length === 0) return;
-    writeSync(this.fd, this.batch.join('\n') + '\n');
+    const bytes = Buffer.from(this.batch.join('\n') + '\n', 'utf8');
+    // writeSync may write less than asked; a journal line cut in half is worse than a slow flush.
+    for (let written = 0; written < bytes.length; ) written += writeSync(this.fd, bytes, written);
     this.batch = [];
     this.batchBytes = 0;
   }
@@ -105,7 +111,14 @@ export class Journal {
     private readonly wallClock: () => Date = () => new Date(),
   ) {}
 
-  record(kind: JournalKind, fields: Record<string, unknown> = {}): JournalRecord {
+  record(kind: JournalKind, fields: JournalFields = {}): JournalRecord {
+    // Spread after the common fields, a field named `kind` or `t` would overwrite them and the
+    // record would no longer say what it is or when it happened.
+    for (const common of JOURNAL_COMMON_FIELDS) {
+      if (Object.hasOwn(fields, common)) {
+        throw new Error(`journal ${kind} record: field "${common}" is reserved for the common fields (${JOURNAL_COMMON_FIELDS.join(', ')}); name it otherwise`);
+      }
+    }
     const rec: JournalRecord = {
       seq: ++this.seq,
       wall: this.wallClock().toISOString(),

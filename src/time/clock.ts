@@ -72,6 +72,11 @@ export class VirtualClock implements Clock {
   }
 
   setTimeout(fn: () => void, timeoutMs: number): TimerId {
+    // A NaN deadline compares false with everything and would silently break the queue's order;
+    // an infinite one would drag run() to t = Infinity.
+    if (!Number.isFinite(timeoutMs)) {
+      throw new RangeError(`virtual timer delay must be a finite number of ms, got ${timeoutMs}`);
+    }
     const id = this.nextId++;
     this.live.add(id);
     this.push({ id, due: this.time + Math.max(0, timeoutMs), seq: this.seq++, fn });
@@ -106,6 +111,7 @@ export class VirtualClock implements Clock {
 
   /** Fire every timer due at or before `time`, then set the clock to `time`. */
   advanceTo(time: number): void {
+    if (Number.isNaN(time)) throw new RangeError('virtual time cannot be advanced to NaN');
     if (time < this.time) throw new RangeError(`virtual time cannot go back (now ${this.time} ms, asked ${time} ms)`);
     for (;;) {
       const due = this.nextDue();
@@ -125,6 +131,9 @@ export class VirtualClock implements Clock {
    */
   async run(options: { done: () => boolean; until?: number; yieldEvery?: number }): Promise<'done' | 'idle' | 'until'> {
     const yieldEvery = options.yieldEvery ?? 2000;
+    if (options.until !== undefined && !(options.until >= this.time)) {
+      throw new RangeError(`virtual time cannot go back (now ${this.time} ms, run until ${options.until} ms)`);
+    }
     let fired = 0;
     for (;;) {
       if (options.done()) return 'done';

@@ -1,0 +1,660 @@
+/**
+ * The controller: the PackML cell machine, the production sequence beside it, the devices, the
+ * interlocks and the operator interface, on one clock.
+ *
+ * The cell machine (machines/cellMachine.ts) only decides states. The acting work of each state
+ * (homing in Resetting, production in Execute, reaching a safe point in Holding and Stopping, the
+ * safe state in Aborting) is done here, and reported back with `stateComplete`. The sequence is
+ * not invoked by the machine, so Hold and Stop never cut a motion mid-way and Unhold re-sends
+ * nothing: in-flight steps finish, and the next step is derived from what is true in the cell.
+ */
+import { createActor, type Actor } from 'xstate';
+import { cellMachine } from '../../machines/cellMachine.js';
+import {
+  commandRejection,
+  packmlState,
+  PACKTAGS_STATE_NUMBER,
+  UNIT_MODE_NUMBER,
+  type CellEvent,
+  type PackmlState,
+} from '../../machines/packml.js';
+import type { CellDescription, EstopSource, ProtectiveStop } from '../cell/schema.js';
+import { MOTION_COMMANDS, type DeviceCommand, type DeviceDriver, type DeviceFeedback, type Reading } from '../devices/types.js';
+import type { Bus } from '../interface/bus.js';
+import { DiagnosticLevel, toRosTime, type DiagnosticStatus } from '../interface/messages.js';
+import { parseCommand, type AlarmView, type CellEventMessage, type CellStateMessage } from '../interface/operator.js';
+import { operatorTopics, type OperatorTopics } from '../interface/topics.js';
+import type { Journal } from '../journal/journal.js';
+import { InterlockTable, type LiveState } from '../safety/interlocks.js';
+import type { Clock, TimerId } from '../time/clock.js';
+import { PartTracker } from './parts.js';
+import { PickPlaceSequence, type SequenceContext } from './pickPlace.js';
+import { StepRunner, type StepOutcome, type StepSpec } from './steps.js';
+
+export interface ControllerHooks {
+  /** Cycle n starts: the n-th part has been released. */
+  onCycle?(n: number): void;
+  onStateEntered?(state: PackmlState): void;
+}
+
+export interface ControllerOptions {
+  cell: CellDescription;
+  cellHash: string;
+  clock: Clock;
+  bus: Bus;
+  journal: Journal;
+  drivers: ReadonlyMap<string, DeviceDriver>;
+  /** Parts in the lot; Execute goes to Completing once they have all been released. */
+  lotSize?: number;
+  hooks?: ControllerHooks;
+  /** Period of /diagnostics, ms of cell-clock time. */
+  diagnosticsPeriodMs?: number;
+  /** Facts about the run for the journal's run.start record (seed, virtual time, scenario). */
+  runInfo?: Record<string, unknown>;
+}
+
+type Phase = 'idle' | 'resetting' | 'production';
+
+const PRODUCING_STATES: ReadonlySet<PackmlState> = new Set(['Execute', 'Completing']);
+
+export class Controller {
+  readonly topics: OperatorTopics;
+  readonly tracker: PartTracker;
+  private readonly cell: CellDescription;
+  private readonly clock: Clock;
+  private readonly bus: Bus;
+  private readonly journal: Journal;
+  private readonly drivers: ReadonlyMap<string, DeviceDriver>;
+  private readonly interlocks: InterlockTable;
+  private readonly sequence: PickPlaceSequence;
+  private readonly steps: StepRunner;
+  private readonly sequenceContext: SequenceContext;
+  private readonly readings = new Map<string, Reading>();
+  private readonly inFlight = new Map<string, DeviceCommand>();
+  private readonly lastSignOfLife = new Map<string, number>();
+  private readonly estopActive = new Map<string, boolean>();
+  private readonly protectiveActive = new Map<string, boolean>();
+  private readonly blockedBy = new Set<string>();
+  /** Per station, the step and rules it is waiting on, so each wait is journaled once. */
+  private readonly waiting = new Map<string, string>();
+  private readonly alarms: AlarmView[] = [];
+  private readonly cleanup: Array<() => void> = [];
+  private actor!: Actor<typeof cellMachine>;
+  private state: PackmlState = 'Stopped';
+  private phase: Phase = 'idle';
+  private homedThisReset = false;
+  private lotReleasedSent = false;
+  private ticking = false;
+  private tickAgain = false;
+  private lastStateJson = '';
+  private lastFault: CellStateMessage['lastFault'];
+  private diagnosticsTimer: TimerId | undefined;
+  private nextAlarmId = 1;
+  private started = false;
+  readonly lotSize: number | undefined;
+  /** Cell-clock time of the first entry into Execute, and of every exit, for the run summary. */
+  executeStartedAt: number | undefined;
+  lastExitAt: number | undefined;
+  faults = 0;
+  recoveries = 0;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.cell = options.cell;
+    this.clock = options.clock;
+    this.bus = options.bus;
+    this.journal = options.journal;
+    this.drivers = options.drivers;
+    this.lotSize = options.lotSize;
+    this.topics = operatorTopics(this.cell.cell.namespace);
+    this.interlocks = new InterlockTable(this.cell);
+    this.sequence = new PickPlaceSequence(this.cell);
+    this.tracker = new PartTracker(this.journal, () => this.clock.now());
+    this.sequenceContext = {
+      reading: (d) => this.reading(d),
+      tracker: this.tracker,
+      mayRelease: () => this.state === 'Execute' && (this.lotSize === undefined || this.tracker.totals().released < this.lotSize),
+    };
+    this.steps = new StepRunner(
+      this.clock,
+      (device, expectedMs) => {
+        const confirm = this.cell.devices[device]!.confirm;
+        return expectedMs * confirm.factor + confirm.marginMs;
+      },
+      (outcome) => this.onStepOutcome(outcome),
+    );
+    for (const name of Object.keys(this.cell.devices)) {
+      if (!this.drivers.has(name)) throw new Error(`no driver for device ${name}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Life cycle
+
+  start(): void {
+    if (this.started) throw new Error('controller already started');
+    this.started = true;
+    for (const [name, driver] of this.drivers) {
+      driver.configure();
+      this.cleanup.push(driver.onFeedback((fb) => this.onFeedback(name, fb)));
+      driver.activate();
+      this.readings.set(name, driver.read());
+      this.lastSignOfLife.set(name, this.clock.now());
+    }
+    const activeAtBoot: string[] = [];
+    for (const source of this.cell.safety.estopSources) {
+      const active = this.estopSourceActive(source);
+      this.estopActive.set(source.name, active);
+      if (active) activeAtBoot.push(source.name);
+    }
+    for (const stop of this.cell.safety.protectiveStops) this.protectiveActive.set(stop.name, this.protectiveInputTripped(stop));
+
+    this.journal.record('run.start', {
+      cell: this.cell.cell.name,
+      hash: this.options.cellHash,
+      lotSize: this.lotSize ?? null,
+      ...this.options.runInfo,
+      activeEstopSources: activeAtBoot,
+    });
+
+    this.actor = createActor(cellMachine, { input: { activeEstopSources: activeAtBoot }, clock: this.clock });
+    const subs = [
+      this.actor.on('state.entered', (e) => this.onStateEntered(e.state, e.cause)),
+      this.actor.on('mode.changed', (e) => {
+        this.journal.record('mode', { from: e.from, to: e.to, source: e.source });
+        this.publishEvent({ type: 'mode.changed', t: this.now(), from: e.from, to: e.to, source: e.source });
+      }),
+    ];
+    for (const s of subs) this.cleanup.push(() => s.unsubscribe());
+    this.actor.start();
+    this.state = packmlState(this.actor.getSnapshot());
+
+    this.cleanup.push(this.bus.subscribe(this.topics.command, (msg) => this.command(msg.data, `topic:${this.topics.command.name}`)));
+    this.scheduleDiagnostics();
+    this.publishState();
+  }
+
+  dispose(): void {
+    if (this.diagnosticsTimer !== undefined) this.clock.clearTimeout(this.diagnosticsTimer);
+    this.steps.abandonAll();
+    for (const c of this.cleanup.splice(0)) c();
+    for (const driver of this.drivers.values()) driver.deactivate();
+    this.actor?.stop();
+  }
+
+  get packmlState(): PackmlState {
+    return this.state;
+  }
+
+  get mode(): string {
+    return this.actor.getSnapshot().context.mode;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operator commands
+
+  /** Handle one operator command word, as received on /workcell/command. */
+  command(text: string, source: string): boolean {
+    const parsed = parseCommand(text);
+    text = shownCommand(text);
+    if (!parsed.ok) return this.rejectCommand(text, source, parsed.reason);
+    const cmd = parsed.command;
+    if (cmd.kind === 'ack') {
+      const ids = this.alarms.filter((a) => !a.acknowledged).map((a) => a.id);
+      for (const a of this.alarms) a.acknowledged = true;
+      this.acceptCommand(text, source);
+      this.publishEvent({ type: 'alarm.acknowledged', t: this.now(), ids, source });
+      this.publishState();
+      return true;
+    }
+    const event: CellEvent =
+      cmd.kind === 'mode' ? { type: 'cmd.mode', mode: cmd.mode, source } : ({ type: `cmd.${cmd.command}`, source } as CellEvent);
+    const reason = commandRejection(this.actor.getSnapshot(), event);
+    if (reason !== undefined) return this.rejectCommand(text, source, reason);
+    this.acceptCommand(text, source);
+    this.actor.send(event);
+    this.publishState();
+    return true;
+  }
+
+  private acceptCommand(command: string, source: string): void {
+    this.journal.record('command', { command, source, accepted: true, state: this.state });
+    this.publishEvent({ type: 'command.accepted', t: this.now(), command, source, state: this.state });
+  }
+
+  private rejectCommand(command: string, source: string, reason: string): false {
+    this.journal.record('command', { command, source, accepted: false, state: this.state, reason });
+    this.publishEvent({ type: 'command.rejected', t: this.now(), command, source, state: this.state, reason });
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // PackML states: the acting work of each one
+
+  private onStateEntered(state: PackmlState, cause: string): void {
+    const from = this.state;
+    this.state = state;
+    this.journal.record('state', { from, to: state, cause });
+    this.publishEvent({ type: 'state.changed', t: this.now(), from, to: state, cause });
+    this.options.hooks?.onStateEntered?.(state);
+    switch (state) {
+      case 'Resetting':
+        this.homedThisReset = false;
+        this.phase = 'resetting';
+        break;
+      case 'Execute':
+        this.executeStartedAt ??= this.now();
+        this.phase = 'production';
+        break;
+      case 'Completing':
+        this.phase = 'production';
+        break;
+      case 'Aborting':
+        // Normally already done by the e-stop path; an operator Abort arrives here first.
+        this.commandSafeState();
+        this.phase = 'idle';
+        break;
+      default:
+        if (!PRODUCING_STATES.has(state)) this.phase = 'idle';
+    }
+    // Completion is decided outside the machine's own transition, on the clock: never re-enter it.
+    this.clock.setTimeout(() => this.afterInput(), 0);
+  }
+
+  /** Report `stateComplete` for the current acting state when its work is done. */
+  private checkStateComplete(): void {
+    const s = this.state;
+    let done = false;
+    switch (s) {
+      case 'Resetting':
+        done = this.steps.size === 0 && this.sequence.resetComplete(this.sequenceContext);
+        if (done) this.reconcileBelief('reset');
+        break;
+      case 'Starting':
+        done = this.readyToStart();
+        break;
+      case 'Holding':
+      case 'Stopping':
+      case 'Suspending':
+        done = this.steps.size === 0;
+        break;
+      case 'Unholding':
+      case 'Unsuspending':
+        this.reconcileBelief(s === 'Unholding' ? 'unhold' : 'unsuspend');
+        done = true;
+        break;
+      case 'Aborting':
+        done = [...this.drivers.keys()].every((d) => !this.reading(d).moving && !this.inFlight.has(d));
+        break;
+      case 'Clearing':
+        done = [...this.estopActive.values()].every((a) => !a);
+        break;
+      case 'Completing':
+        done = this.steps.size === 0 && this.tracker.inCell().length === 0;
+        break;
+      default:
+        return;
+    }
+    if (done) this.actor.send({ type: 'stateComplete', state: s });
+  }
+
+  private readyToStart(): boolean {
+    return (
+      this.sequence.resetComplete(this.sequenceContext) &&
+      [...this.estopActive.values()].every((a) => !a) &&
+      [...this.protectiveActive.values()].every((a) => !a)
+    );
+  }
+
+  /**
+   * Bring the belief back in line with what the sensors say where a confirmation was lost: a part
+   * believed on its way that is really there is accepted (not fed again); one that is not is lost.
+   * (The full resync of missed steps builds on this.)
+   */
+  private reconcileBelief(reason: string): void {
+    const { feeder, arm } = this.sequence.devices;
+    const atPick = this.reading(feeder.name).inputs.part_at_pick === true;
+    for (const part of this.tracker.inCell()) {
+      if (part.place === 'feeding') {
+        if (atPick) this.tracker.move(part.id, 'at_pick', 'at_pick');
+        else this.tracker.finish(part.id, 'lost', `${reason}: released but never arrived at the pick position`);
+      } else if (part.place === 'at_pick' && !atPick) {
+        this.tracker.finish(part.id, 'lost', `${reason}: no longer at the pick position`);
+      } else if (part.place === 'gripped' && this.reading(arm.name).inputs.vacuum_ok !== true) {
+        this.tracker.finish(part.id, 'lost', `${reason}: not held by the gripper`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Devices
+
+  private onFeedback(device: string, fb: DeviceFeedback): void {
+    this.lastSignOfLife.set(device, this.now());
+    switch (fb.type) {
+      case 'heartbeat':
+        return;
+      case 'reading': {
+        const before = this.readings.get(device);
+        this.readings.set(device, fb.reading);
+        if (before && changedIo(before, fb.reading)) {
+          this.journal.record('device.feedback', { device, inputs: fb.reading.inputs, outputs: fb.reading.outputs, moving: fb.reading.moving });
+        }
+        this.checkSafetyInputs();
+        this.steps.evaluate();
+        break;
+      }
+      case 'motionDone':
+        this.inFlight.delete(device);
+        this.journal.record('device.feedback', { device, feedback: 'motionDone', command: fb.command.type });
+        this.steps.motionDone(device);
+        break;
+      case 'reset':
+        this.journal.record('device.feedback', { device, feedback: 'reset', cause: fb.cause });
+        this.inFlight.delete(device);
+        this.raiseFault('axis_position_lost', `${device} reset (${fb.cause}): its position is lost until homed`, device);
+        break;
+      case 'refused':
+        this.journal.record('device.feedback', { device, feedback: 'refused', reason: fb.reason });
+        this.raiseFault('link_lost', `${device} refused a command: ${fb.reason}`, device);
+        break;
+    }
+    this.afterInput();
+  }
+
+  /** After any input: start what may start, complete acting states, publish what changed. */
+  private afterInput(): void {
+    this.tick();
+    this.publishState();
+  }
+
+  private tick(): void {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        this.blockedBy.clear();
+        if (this.phase !== 'idle') {
+          for (const station of this.sequence.stations) {
+            if (this.steps.busy(station)) continue;
+            const spec =
+              this.phase === 'resetting'
+                ? this.sequence.nextResetStep(station, this.sequenceContext, this.homedThisReset)
+                : this.sequence.nextProductionStep(station, this.sequenceContext);
+            if (!spec) continue;
+            // The sequence waits on an interlock instead of failing.
+            const refusals = this.interlocks.refusals(station, spec.command, this.live);
+            if (refusals.length > 0) {
+              for (const r of refusals) this.blockedBy.add(r.interlock);
+              const interlock = refusals.map((r) => r.interlock).join(', ');
+              const key = `${spec.name}:${interlock}`;
+              if (this.waiting.get(station) !== key) {
+                this.waiting.set(station, key);
+                this.journal.record('interlock.refused', { interlock, device: station, command: spec.command, step: spec.name, stage: 'guard' });
+              }
+              continue;
+            }
+            this.waiting.delete(station);
+            this.dispatch(spec);
+          }
+        }
+        this.checkStateComplete();
+      } while (this.tickAgain);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The last step before a command leaves for a device: check again, journal, then send. */
+  private dispatch(spec: StepSpec): void {
+    const { device, command } = spec;
+    if (MOTION_COMMANDS.has(command.type)) {
+      const reason = this.motionForbiddenReason();
+      const refusals = this.interlocks.refusals(device, command, this.live);
+      if (reason || refusals.length > 0) {
+        const interlock = reason ?? refusals.map((r) => r.interlock).join(', ');
+        this.journal.record('interlock.refused', { interlock, device, command, stage: 'dispatch' });
+        this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock, device, command: command.type });
+        this.raiseFault('link_lost', `${command.type} to ${device} refused at dispatch by ${interlock}`, device);
+        return;
+      }
+      this.inFlight.set(device, command);
+    }
+    spec.onDispatched?.();
+    const step = this.steps.begin(spec);
+    this.journal.record('step', { device, step: spec.name, phase: 'start', ...(step.partId ? { partId: step.partId } : {}) });
+    this.journal.record('device.command', { device, command, step: spec.name, ...(step.partId ? { partId: step.partId } : {}) });
+    if (spec.name === 'release' && device === this.sequence.devices.feeder.name) {
+      this.options.hooks?.onCycle?.(this.tracker.totals().released);
+    }
+    this.drivers.get(device)!.write(command);
+  }
+
+  /** Why no motion may start at all now, if so. */
+  private motionForbiddenReason(): string | undefined {
+    const active = [...this.estopActive].filter(([, a]) => a).map(([n]) => n);
+    if (active.length > 0) return `e-stop latched (${active.join(', ')})`;
+    if (this.state === 'Aborting' || this.state === 'Aborted') return `cell is ${this.state}`;
+    return undefined;
+  }
+
+  private onStepOutcome(outcome: StepOutcome): void {
+    const { step } = outcome;
+    const partField = step.partId ? { partId: step.partId } : {};
+    if (outcome.kind === 'confirmed') {
+      this.journal.record('step', { device: step.device, step: step.name, phase: 'done', ...partField });
+      if (step.device === this.sequence.devices.conveyor.name && step.name === 'home') this.homedThisReset = true;
+      const totals = this.tracker.totals();
+      if (totals.exited > 0) this.lastExitAt = this.now();
+      if (
+        step.name === 'release' &&
+        step.device === this.sequence.devices.feeder.name &&
+        this.lotSize !== undefined &&
+        totals.released >= this.lotSize &&
+        !this.lotReleasedSent
+      ) {
+        this.lotReleasedSent = true;
+        this.actor.send({ type: 'lot.released' });
+      }
+      return;
+    }
+    const evidence = step.evidence();
+    this.journal.record('step', { device: step.device, step: step.name, phase: 'missed', reason: outcome.reason, ...partField });
+    this.raiseFault(
+      step.fault,
+      `${step.device} ${step.name}: confirmation ${outcome.reason === 'late' ? 'missing at its deadline' : 'contradicts the command'}`,
+      step.device,
+      { step: step.name, ...partField, believed: evidence.believed, measured: evidence.measured },
+    );
+  }
+
+  private raiseFault(kind: string, message: string, device?: string, extra: Record<string, unknown> = {}): void {
+    this.faults++;
+    this.journal.record('fault', { fault: kind, ...(device ? { device } : {}), message, ...extra });
+    const partId = typeof extra.partId === 'string' ? extra.partId : undefined;
+    this.publishEvent({ type: 'fault', t: this.now(), kind, ...(device ? { device } : {}), message, ...(partId ? { partId } : {}) });
+    this.alarms.push({ id: this.nextAlarmId++, t: this.now(), kind, ...(device ? { device } : {}), message, acknowledged: false });
+    if (this.alarms.length > 100) this.alarms.splice(0, this.alarms.length - 100);
+    this.lastFault = { kind, ...(device ? { device } : {}), message, t: this.now() };
+    this.actor.send({ type: 'fault.hold', cause: kind });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Safety inputs
+
+  private estopSourceActive(source: EstopSource): boolean {
+    if (source.kind !== 'input') return false; // safe-OK topics arrive with the ROS transport
+    const [device, channel] = source.input.split('.') as [string, string];
+    return this.reading(device).inputs[channel] !== true;
+  }
+
+  private protectiveInputTripped(stop: ProtectiveStop): boolean {
+    const [device, channel] = stop.input.split('.') as [string, string];
+    return this.reading(device).inputs[channel] !== true;
+  }
+
+  private checkSafetyInputs(): void {
+    for (const source of this.cell.safety.estopSources) {
+      const active = this.estopSourceActive(source);
+      if (active === this.estopActive.get(source.name)) continue;
+      this.estopActive.set(source.name, active);
+      if (active) {
+        // Safe state first, then tell the machine: nothing queued may come before it.
+        this.commandSafeState();
+        this.journal.record('estop', { source: source.name, active: true });
+        this.publishEvent({ type: 'estop', t: this.now(), source: source.name, active: true });
+        this.actor.send({ type: 'estop.tripped', source: source.name });
+      } else {
+        this.journal.record('estop', { source: source.name, active: false });
+        this.publishEvent({ type: 'estop', t: this.now(), source: source.name, active: false });
+        this.actor.send({ type: 'estop.released', source: source.name });
+      }
+    }
+    for (const stop of this.cell.safety.protectiveStops) {
+      const tripped = this.protectiveInputTripped(stop);
+      if (tripped === this.protectiveActive.get(stop.name)) continue;
+      this.protectiveActive.set(stop.name, tripped);
+      this.journal.record('fault', { fault: 'protective_stop', source: stop.name, active: tripped, category: stop.category });
+      if (tripped) this.actor.send({ type: 'protective.tripped', source: stop.name, endState: stop.endState });
+    }
+  }
+
+  /** Every device to its safe state, at once. Steps in flight are abandoned, not completed. */
+  private commandSafeState(): void {
+    for (const [name, driver] of this.drivers) {
+      const desc = this.cell.devices[name]!;
+      const category = desc.kind === 'arm' ? desc.stopCategory : desc.kind === 'conveyor' ? desc.axis.stopCategory : 1;
+      driver.write({ type: 'safeState', category });
+      this.journal.record('device.command', { device: name, command: { type: 'safeState', category } });
+    }
+    for (const step of this.steps.abandonAll()) {
+      this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live state for interlocks and the sequence
+
+  private reading(device: string): Reading {
+    const r = this.readings.get(device);
+    if (!r) throw new Error(`no reading from ${device}`);
+    return r;
+  }
+
+  private readonly live: LiveState = {
+    reading: (d) => this.readings.get(d),
+    motionInFlight: (d) => this.inFlight.has(d),
+    armTarget: (d) => {
+      const c = this.inFlight.get(d);
+      return c?.type === 'move' ? c.target : undefined;
+    },
+  };
+
+
+  // ---------------------------------------------------------------------------------------------
+  // Operator interface out
+
+  private now(): number {
+    return Math.round(this.clock.now() * 1000) / 1000;
+  }
+
+  private publishEvent(event: CellEventMessage): void {
+    this.bus.publish(this.topics.events, { data: JSON.stringify(event) });
+  }
+
+  stateMessage(): CellStateMessage {
+    const snapshot = this.actor.getSnapshot();
+    const active = this.interlocks.activeRules(this.live);
+    const totals = this.tracker.totals();
+    return {
+      cell: this.cell.cell.name,
+      state: this.state,
+      stateNumber: PACKTAGS_STATE_NUMBER[this.state],
+      stateNumbering: 'PackTags',
+      mode: snapshot.context.mode,
+      modeNumber: UNIT_MODE_NUMBER[snapshot.context.mode],
+      t: this.now(),
+      cause: snapshot.context.lastCause,
+      lot: { size: this.lotSize ?? null, released: totals.released },
+      parts: totals,
+      estop: {
+        active: [...this.estopActive.values()].some((a) => a),
+        sources: this.cell.safety.estopSources.map((s) => ({ name: s.name, active: this.estopActive.get(s.name) ?? false })),
+      },
+      protectiveStops: this.cell.safety.protectiveStops.map((p) => ({ name: p.name, active: this.protectiveActive.get(p.name) ?? false, category: p.category })),
+      interlocks: this.interlocks.rules.map((r) => ({ name: r.name, active: active.has(r.name), blocking: this.blockedBy.has(r.name) })),
+      devices: [...this.drivers.keys()].map((name) => {
+        const step = this.steps.get(name);
+        return {
+          name,
+          kind: this.cell.devices[name]!.kind,
+          healthy: this.healthy(name),
+          moving: this.reading(name).moving,
+          ...(step ? { step: step.name } : {}),
+        };
+      }),
+      alarms: this.alarms.filter((a) => !a.acknowledged),
+      ...(this.lastFault ? { lastFault: this.lastFault } : {}),
+    };
+  }
+
+  /** Publish /workcell/state when anything other than the time changed. */
+  private publishState(): void {
+    if (!this.started) return;
+    const msg = this.stateMessage();
+    const key = JSON.stringify({ ...msg, t: 0 });
+    if (key === this.lastStateJson) return;
+    this.lastStateJson = key;
+    this.bus.publish(this.topics.state, { data: JSON.stringify(msg) });
+  }
+
+  private scheduleDiagnostics(): void {
+    const period = this.options.diagnosticsPeriodMs ?? 1000;
+    this.diagnosticsTimer = this.clock.setTimeout(() => {
+      this.publishDiagnostics();
+      this.scheduleDiagnostics();
+    }, period);
+  }
+
+  /** Heard from within its heartbeat period x miss count (devices without a heartbeat count as healthy). */
+  private healthy(device: string): boolean {
+    const hb = this.cell.devices[device]!.heartbeat;
+    if (!hb) return true;
+    return this.now() - (this.lastSignOfLife.get(device) ?? 0) <= hb.periodMs * hb.missCount;
+  }
+
+  publishDiagnostics(): void {
+    const now = this.now();
+    const status: DiagnosticStatus[] = [...this.drivers.keys()].map((name) => {
+      const age = now - (this.lastSignOfLife.get(name) ?? 0);
+      const healthy = this.healthy(name);
+      return {
+        level: healthy ? DiagnosticLevel.OK : DiagnosticLevel.ERROR,
+        name: `workcell: ${name}`,
+        message: healthy ? 'ok' : `heartbeat lost: last sign of life ${Math.round(age)} ms ago`,
+        hardware_id: `${this.cell.devices[name]!.link}:${name}`,
+        values: [{ key: 'heartbeat_age_ms', value: String(Math.round(age)) }],
+      };
+    });
+    this.bus.publish(this.topics.diagnostics, { header: { stamp: toRosTime(now), frame_id: '' }, status });
+  }
+}
+
+/** The command as journaled: normalised, and cut short so a flood of junk cannot bloat every record. */
+function shownCommand(text: unknown): string {
+  const s = typeof text === 'string' ? text.trim().toLowerCase().replace(/\s+/g, ' ') : `<${text === null ? 'null' : typeof text}>`;
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function changedIo(a: Reading, b: Reading): boolean {
+  return a.moving !== b.moving || !shallowEqual(a.inputs, b.inputs) || !shallowEqual(a.outputs, b.outputs);
+}
+
+function shallowEqual(a: Record<string, boolean>, b: Record<string, boolean>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}

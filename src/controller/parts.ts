@@ -1,0 +1,91 @@
+/**
+ * Part tracking: the controller's belief about where every part is. Each released part has an id
+ * from release to exit and ends in exactly one of: exited, rejected (removed on purpose), lost (no
+ * longer accounted for, recorded by resync) or still in the cell.
+ */
+import type { Journal } from '../journal/journal.js';
+
+export type PartPlace = 'feeding' | 'at_pick' | 'gripped' | 'on_belt';
+export type PartOutcome = 'exited' | 'rejected' | 'lost';
+
+export interface TrackedPart {
+  id: string;
+  place: PartPlace;
+  /** Position along the belt in mm, while on the belt. */
+  beltMm?: number;
+  releasedAt: number;
+}
+
+export interface PartCounts {
+  released: number;
+  exited: number;
+  rejected: number;
+  lost: number;
+  inCell: number;
+}
+
+export class PartTracker {
+  private readonly parts = new Map<string, TrackedPart>();
+  private readonly counts = { released: 0, exited: 0, rejected: 0, lost: 0 };
+  private readonly outcomes = new Map<string, PartOutcome>();
+  /** Release-to-exit times of exited parts, ms. */
+  readonly cycleTimes: number[] = [];
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly now: () => number,
+  ) {}
+
+  release(): TrackedPart {
+    const part: TrackedPart = { id: `P${++this.counts.released}`, place: 'feeding', releasedAt: this.now() };
+    this.parts.set(part.id, part);
+    this.journal.record('part', { partId: part.id, event: 'released' });
+    return part;
+  }
+
+  move(id: string, place: PartPlace, event: string, beltMm?: number): void {
+    const part = this.get(id);
+    part.place = place;
+    if (beltMm === undefined) delete part.beltMm;
+    else part.beltMm = beltMm;
+    this.journal.record('part', { partId: id, event, ...(beltMm === undefined ? {} : { beltMm }) });
+  }
+
+  /** Advance every part on the belt by `mm` (belief after a confirmed index). */
+  advanceBelt(mm: number): void {
+    for (const p of this.parts.values()) if (p.place === 'on_belt') p.beltMm = (p.beltMm ?? 0) + mm;
+  }
+
+  finish(id: string, outcome: PartOutcome, reason?: string): void {
+    const part = this.get(id);
+    if (this.outcomes.has(id)) throw new Error(`part ${id} already ${this.outcomes.get(id)}`);
+    this.parts.delete(id);
+    this.outcomes.set(id, outcome);
+    this.counts[outcome]++;
+    if (outcome === 'exited') this.cycleTimes.push(this.now() - part.releasedAt);
+    this.journal.record('part', { partId: id, event: outcome, ...(reason ? { reason } : {}) });
+  }
+
+  find(place: PartPlace, beltMm?: number): TrackedPart | undefined {
+    for (const p of this.parts.values()) {
+      if (p.place !== place) continue;
+      if (beltMm !== undefined && Math.abs((p.beltMm ?? NaN) - beltMm) > 1e-6) continue;
+      return p;
+    }
+    return undefined;
+  }
+
+  inCell(): TrackedPart[] {
+    return [...this.parts.values()];
+  }
+
+  totals(): PartCounts {
+    return { ...this.counts, inCell: this.parts.size };
+  }
+
+  private get(id: string): TrackedPart {
+    const part = this.parts.get(id);
+    if (!part) throw new Error(`unknown part ${id}`);
+    return part;
+  }
+}

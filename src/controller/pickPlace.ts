@@ -1,0 +1,257 @@
+/**
+ * The production sequence of a pick-and-place cell (feeder -> arm -> conveyor).
+ *
+ * Each station's next step is derived from the controller's belief (part tracking) and the
+ * measured state of the devices, not from a program counter: after a hold, a stop or a resync the
+ * same rules pick up at the first step whose postcondition is not met, so no step is repeated and
+ * none skipped. Stations work in parallel wherever the interlocks allow: the feeder releases the
+ * next part while the arm places, the conveyor indexes while the arm returns.
+ */
+import type { CellDescription } from '../cell/schema.js';
+import type { Reading } from '../devices/types.js';
+import { armMoveMs, atPose, conveyorIndexMs } from './kinematics.js';
+import type { PartTracker } from './parts.js';
+import type { StepSpec } from './steps.js';
+import { pickPlaceDevices, type PickPlaceDevices } from './throughput.js';
+
+export interface SequenceContext {
+  reading(device: string): Reading;
+  tracker: PartTracker;
+  /** May the feeder release another part (Execute, lot not yet fully released)? */
+  mayRelease(): boolean;
+}
+
+export type Phase = 'production' | 'resetting';
+
+export class PickPlaceSequence {
+  readonly devices: PickPlaceDevices;
+  private readonly poses: Record<string, number[]>;
+
+  constructor(readonly cell: CellDescription) {
+    this.devices = pickPlaceDevices(cell);
+    this.poses = this.devices.arm.desc.poses;
+  }
+
+  get stations(): string[] {
+    return [this.devices.feeder.name, this.devices.arm.name, this.devices.conveyor.name];
+  }
+
+  /** The next step for a station in production, or undefined when it has nothing to do now. */
+  nextProductionStep(device: string, ctx: SequenceContext): StepSpec | undefined {
+    const { feeder, arm, conveyor } = this.devices;
+    if (device === feeder.name) return this.feederStep(ctx);
+    if (device === arm.name) return this.armStep(ctx);
+    if (device === conveyor.name) return this.conveyorStep(ctx);
+    return undefined;
+  }
+
+  /** Steps that bring a station to its reset position: the arm home, the conveyor homed. */
+  nextResetStep(device: string, ctx: SequenceContext, homedThisReset: boolean): StepSpec | undefined {
+    const { arm, conveyor } = this.devices;
+    if (device === arm.name) {
+      const home = this.pose(arm.desc.homePose);
+      if (this.armAt(ctx, arm.desc.homePose)) return undefined;
+      return this.armMove(ctx, 'go_home', arm.desc.homePose, home);
+    }
+    if (device === conveyor.name && !homedThisReset) {
+      const c = conveyor.desc;
+      return {
+        device,
+        name: 'home',
+        command: { type: 'home' },
+        expectedMs: ((c.indexMm / c.axis.homingSpeedMmS) * 1000),
+        waitsAfterMotionDone: false,
+        confirmed: () => {
+          const r = ctx.reading(device);
+          return r.axis?.homed === true && r.inputs.home === true;
+        },
+        evidence: () => ({ believed: { homed: true }, measured: { homed: ctx.reading(device).axis?.homed, home: ctx.reading(device).inputs.home } }),
+        fault: 'home_not_found',
+      };
+    }
+    return undefined;
+  }
+
+  /** Every station in its reset position, verified by measurement. */
+  resetComplete(ctx: SequenceContext): boolean {
+    const { arm, conveyor } = this.devices;
+    const c = ctx.reading(conveyor.name);
+    return this.armAt(ctx, arm.desc.homePose) && c.axis?.homed === true && c.inputs.home === true;
+  }
+
+  armAt(ctx: SequenceContext, pose: string): boolean {
+    const joints = ctx.reading(this.devices.arm.name).joints;
+    return joints !== undefined && atPose(joints, this.pose(pose), this.devices.arm.desc.toleranceRad);
+  }
+
+  private feederStep(ctx: SequenceContext): StepSpec | undefined {
+    const { feeder } = this.devices;
+    const t = ctx.tracker;
+    if (!ctx.mayRelease()) return undefined;
+    if (t.find('feeding') || t.find('at_pick')) return undefined;
+    if (ctx.reading(feeder.name).inputs.part_at_pick) return undefined;
+    const step: StepSpec = {
+      device: feeder.name,
+      name: 'release',
+      command: { type: 'release' },
+      expectedMs: feeder.desc.feedMs + feeder.desc.partAtPick.debounceMs,
+      waitsAfterMotionDone: true,
+      confirmed: () => ctx.reading(feeder.name).inputs.part_at_pick === true,
+      evidence: () => ({ believed: { part_at_pick: true }, measured: { part_at_pick: ctx.reading(feeder.name).inputs.part_at_pick } }),
+      fault: 'part_not_at_pick',
+      // The part gets its id when the release actually leaves for the feeder.
+      onDispatched: () => {
+        step.partId = t.release().id;
+      },
+      onConfirmed: () => t.move(step.partId!, 'at_pick', 'at_pick'),
+    };
+    return step;
+  }
+
+  private armStep(ctx: SequenceContext): StepSpec | undefined {
+    const { arm, conveyor } = this.devices;
+    const t = ctx.tracker;
+    const r = ctx.reading(arm.name);
+    const held = t.find('gripped');
+    const at = (p: string) => this.armAt(ctx, p);
+
+    if (held) {
+      if (at('place')) {
+        return {
+          device: arm.name,
+          name: 'release',
+          partId: held.id,
+          command: { type: 'vacuum', on: false },
+          expectedMs: arm.desc.gripper.releaseMs,
+          waitsAfterMotionDone: true,
+          confirmed: () => ctx.reading(arm.name).inputs.vacuum_ok === false,
+          evidence: () => ({ believed: { vacuum_ok: false }, measured: { vacuum_ok: ctx.reading(arm.name).inputs.vacuum_ok } }),
+          fault: 'vacuum_not_released',
+          onConfirmed: () => t.move(held.id, 'on_belt', 'placed', conveyor.desc.placePositionMm),
+        };
+      }
+      if (at('above_place')) {
+        // The place spot must be clear of the previous part (the conveyor indexed it away).
+        if (t.find('on_belt', conveyor.desc.placePositionMm)) return undefined;
+        return this.armMove(ctx, 'descend_to_place', 'place', this.pose('place'), held.id);
+      }
+      if (at('pick')) {
+        const step = this.armMove(ctx, 'lift_from_pick', 'above_pick', this.pose('above_pick'), held.id);
+        const feeder = this.devices.feeder.name;
+        return {
+          ...step,
+          fault: 'pose_not_reached',
+          confirmed: () => step.confirmed() && ctx.reading(feeder).inputs.part_at_pick === false,
+          evidence: () => ({
+            believed: { pose: 'above_pick', part_at_pick: false },
+            measured: { joints: ctx.reading(arm.name).joints, part_at_pick: ctx.reading(feeder).inputs.part_at_pick },
+          }),
+        };
+      }
+      return this.armMove(ctx, 'transfer', 'above_place', this.pose('above_place'), held.id);
+    }
+
+    if (at('pick')) {
+      const waiting = t.find('at_pick');
+      if (waiting && !r.outputs.vacuum) {
+        return {
+          device: arm.name,
+          name: 'grip',
+          partId: waiting.id,
+          command: { type: 'vacuum', on: true },
+          expectedMs: arm.desc.gripper.gripMs,
+          waitsAfterMotionDone: true,
+          confirmed: () => ctx.reading(arm.name).inputs.vacuum_ok === true,
+          evidence: () => ({ believed: { vacuum_ok: true }, measured: { vacuum_ok: ctx.reading(arm.name).inputs.vacuum_ok } }),
+          fault: 'vacuum_not_ok',
+          onConfirmed: () => t.move(waiting.id, 'gripped', 'picked'),
+        };
+      }
+      return this.armMove(ctx, 'lift_from_pick', 'above_pick', this.pose('above_pick'));
+    }
+    if (at('place')) return this.armMove(ctx, 'lift_from_place', 'above_place', this.pose('above_place'));
+    if (at('above_pick')) {
+      const waiting = t.find('at_pick');
+      if (waiting) return this.armMove(ctx, 'descend_to_pick', 'pick', this.pose('pick'), waiting.id);
+      return undefined;
+    }
+    // Anywhere else (home, above_place, between poses after a stop): go and wait above the pick.
+    return this.armMove(ctx, at('above_place') ? 'return' : 'to_above_pick', 'above_pick', this.pose('above_pick'));
+  }
+
+  private conveyorStep(ctx: SequenceContext): StepSpec | undefined {
+    const { conveyor } = this.devices;
+    const c = conveyor.desc;
+    const t = ctx.tracker;
+    const placed = t.find('on_belt', c.placePositionMm);
+    if (!placed) return undefined;
+    const r0 = ctx.reading(conveyor.name);
+    // Blocked downstream: wait until the exit is clear.
+    if (r0.inputs.part_at_exit) return undefined;
+    if (!r0.axis?.homed) return undefined;
+    const steps = Math.round(c.indexMm * c.axis.stepsPerMm);
+    const startCount = r0.axis.encoderCount;
+    const expectedCount = startCount + c.indexMm * c.axis.encoderCountsPerMm;
+    const toleranceCounts = c.axis.toleranceMm * c.axis.encoderCountsPerMm;
+    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+    const encoderOk = () => Math.abs((ctx.reading(conveyor.name).axis?.encoderCount ?? NaN) - expectedCount) <= toleranceCounts;
+    const step: StepSpec = {
+      device: conveyor.name,
+      name: 'index',
+      partId: placed.id,
+      command: { type: 'index', steps },
+      expectedMs: conveyorIndexMs(c),
+      waitsAfterMotionDone: false,
+      // Which fault a miss is depends on what failed: the belt itself, or only the part sensor.
+      confirmed: () => {
+        if (!encoderOk()) {
+          step.fault = 'index_short';
+          return false;
+        }
+        if (arrivesAtExit && !ctx.reading(conveyor.name).inputs.part_at_exit) {
+          step.fault = 'part_not_at_exit';
+          return false;
+        }
+        return true;
+      },
+      evidence: () => ({
+        believed: { encoderCount: expectedCount, part_at_exit: arrivesAtExit },
+        measured: { encoderCount: ctx.reading(conveyor.name).axis?.encoderCount, part_at_exit: ctx.reading(conveyor.name).inputs.part_at_exit },
+      }),
+      fault: 'index_short',
+      onConfirmed: () => {
+        t.advanceBelt(c.indexMm);
+        for (const p of t.inCell()) {
+          if (p.place !== 'on_belt') continue;
+          if (arrivesAtExit && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6) t.finish(p.id, 'exited');
+        }
+      },
+    };
+    return step;
+  }
+
+  private armMove(ctx: SequenceContext, name: string, pose: string, target: number[], partId?: string): StepSpec {
+    const { arm } = this.devices;
+    const from = ctx.reading(arm.name).joints ?? target;
+    return {
+      device: arm.name,
+      name,
+      ...(partId ? { partId } : {}),
+      command: { type: 'move', pose, target },
+      expectedMs: armMoveMs(from, target, arm.desc),
+      waitsAfterMotionDone: false,
+      confirmed: () => {
+        const q = ctx.reading(arm.name).joints;
+        return q !== undefined && atPose(q, target, arm.desc.toleranceRad);
+      },
+      evidence: () => ({ believed: { pose, joints: target }, measured: { joints: ctx.reading(arm.name).joints } }),
+      fault: 'pose_not_reached',
+    };
+  }
+
+  private pose(name: string): number[] {
+    const p = this.poses[name];
+    if (!p) throw new Error(`the arm has no pose "${name}"`);
+    return p;
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * One run of a cell: the description, one clock, the operator interface, the journal, the
+ * devices (the embedded simulator here), the controller, and an optional scenario — assembled,
+ * run to the end of the lot (or until the cell stalls or is interrupted), and summarised.
+ *
+ * The CLI and the tests both use this; neither reaches into the controller's internals.
+ */
+import { loadCell } from '../cell/load.js';
+import type { CellDescription } from '../cell/schema.js';
+import { Controller } from '../controller/controller.js';
+import { throughputLimit, type ThroughputLimit } from '../controller/throughput.js';
+import { EmbeddedBus, type Bus } from '../interface/bus.js';
+import type { CellStateMessage } from '../interface/operator.js';
+import { FileSink, Journal, MemorySink, type JournalSink } from '../journal/journal.js';
+import { createSimulatedCell, DeviceLogFile, DeviceLogMemory, loadScenario, ScenarioRunner, type DeviceLogSink, type SimulatedCell } from '../sim/index.js';
+import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
+import type { PackmlState } from '../../machines/packml.js';
+
+export interface RunOptions {
+  cellPath: string;
+  seed?: number;
+  /** Lot size: the run ends when this many parts have left the cell. Undefined: until stopped. */
+  cycles?: number;
+  virtualTime?: boolean;
+  scenarioPath?: string;
+  journalPath?: string;
+  deviceLogPath?: string;
+  /** Send Reset, then Start, through the operator interface (simulated cells only). */
+  autostart?: boolean;
+  /** Keep journal records in memory too (tests). */
+  keepJournal?: boolean;
+  /** Virtual time only: give up when the cell has made no progress for this long (ms). */
+  stallTimeoutMs?: number;
+  onProgress?(progress: RunProgress): void;
+}
+
+export interface RunProgress {
+  state: string;
+  mode: string;
+  exited: number;
+  lotSize: number | null;
+  partsPerMinute: number;
+  lastFault?: string;
+  t: number;
+}
+
+export interface RunSummary {
+  cell: string;
+  hash: string;
+  seed: number;
+  virtualTime: boolean;
+  scenario: string | null;
+  lotSize: number | null;
+  finalState: string;
+  parts: { released: number; exited: number; rejected: number; lost: number; inCell: number };
+  cycleTimeMs: { mean: number | null; p95: number | null };
+  throughput: { partsPerMinute: number; limitPartsPerMinute: number; ratio: number; bottleneck: string };
+  faults: number;
+  recoveries: number;
+  simulatedMs: number;
+  wallMs: number;
+  ok: boolean;
+  message: string;
+}
+
+export class RunError extends Error {}
+
+export class CellRun {
+  readonly clock: Clock;
+  readonly bus: Bus;
+  readonly journal: Journal;
+  readonly memory: MemorySink | undefined;
+  readonly sim: SimulatedCell;
+  readonly controller: Controller;
+  readonly limit: ThroughputLimit;
+  readonly cell: CellDescription;
+  readonly hash: string;
+  readonly seed: number;
+  private readonly deviceLog: DeviceLogSink;
+  private readonly scenario: ScenarioRunner | undefined;
+  private readonly scenarioName: string | null;
+  private lastState: CellStateMessage | undefined;
+  private lastProgressAt = 0;
+  private interrupted = false;
+  private closed = false;
+
+  constructor(private readonly options: RunOptions) {
+    const loaded = loadCell(options.cellPath);
+    if (!loaded.ok) {
+      const lines = loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`);
+      throw new RunError(`the cell description has problems:\n${lines.join('\n')}`);
+    }
+    this.cell = loaded.cell;
+    this.hash = loaded.hash;
+    this.seed = options.seed ?? 1;
+    this.limit = throughputLimit(this.cell);
+    this.clock = options.virtualTime ? new VirtualClock() : new RealClock();
+    this.bus = new EmbeddedBus();
+    const sinks: JournalSink[] = [];
+    if (options.keepJournal) sinks.push((this.memory = new MemorySink()));
+    if (options.journalPath) sinks.push(new FileSink(options.journalPath));
+    // Wall time in a virtual-time run is still the real wall clock: it says when the run happened.
+    this.journal = new Journal(this.clock, sinks);
+    this.deviceLog = options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogMemory();
+    this.sim = createSimulatedCell(this.cell, this.clock, { seed: this.seed, deviceLog: this.deviceLog });
+
+    let scenarioHooks: ScenarioRunner | undefined;
+    this.scenarioName = null;
+    if (options.scenarioPath) {
+      const scenario = loadScenario(options.scenarioPath);
+      this.scenarioName = scenario.name;
+      scenarioHooks = new ScenarioRunner(scenario, {
+        clock: this.clock,
+        sim: this.sim,
+        sendCommand: (word) => this.bus.publish(this.controller.topics.command, { data: word }),
+      });
+    }
+    this.scenario = scenarioHooks;
+    this.controller = new Controller({
+      cell: this.cell,
+      cellHash: this.hash,
+      clock: this.clock,
+      bus: this.bus,
+      journal: this.journal,
+      drivers: this.sim.drivers,
+      ...(options.cycles !== undefined ? { lotSize: options.cycles } : {}),
+      runInfo: { seed: this.seed, virtualTime: options.virtualTime === true, scenario: this.scenarioName },
+      hooks: {
+        onCycle: (n) => this.scenario?.onCycle(n),
+        onStateEntered: (s) => this.scenario?.onStateEntered(s),
+      },
+    });
+    this.bus.subscribe(this.controller.topics.state, (msg) => {
+      this.lastState = JSON.parse(msg.data) as CellStateMessage;
+    });
+  }
+
+  get state(): PackmlState {
+    return this.controller.packmlState;
+  }
+
+  /** Send an operator command through the operator interface, as an HMI would. */
+  send(word: string): void {
+    this.bus.publish(this.controller.topics.command, { data: word });
+  }
+
+  /** Ask a real-time run to end: a normal Stop, then the run returns. */
+  interrupt(): void {
+    this.interrupted = true;
+    if (!['Stopped', 'Stopping', 'Aborted', 'Aborting', 'Clearing'].includes(this.state)) this.send('stop');
+  }
+
+  async run(): Promise<RunSummary> {
+    const wallStart = performance.now();
+    this.controller.start();
+    this.scenario?.start();
+    if (this.options.autostart) this.armAutostart();
+    const outcome = this.clock instanceof VirtualClock ? await this.runVirtual(this.clock) : await this.runReal();
+    const summary = this.summary(outcome, performance.now() - wallStart);
+    this.journal.record('run.end', { summary });
+    this.close();
+    return summary;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller.dispose();
+    this.journal.close();
+    this.deviceLog.close();
+  }
+
+  /** Reset once the cell is Stopped, Start once it is Idle, as an operator would: through the bus. */
+  private armAutostart(): void {
+    let resetSent = false;
+    let startSent = false;
+    const unsubscribe = this.bus.subscribe(this.controller.topics.state, (msg) => {
+      const s = (JSON.parse(msg.data) as CellStateMessage).state;
+      if (s === 'Stopped' && !resetSent) {
+        resetSent = true;
+        this.clock.setTimeout(() => this.send('reset'), 0);
+      } else if (s === 'Idle' && !startSent) {
+        startSent = true;
+        this.clock.setTimeout(() => this.send('start'), 0);
+        unsubscribe();
+      }
+    });
+  }
+
+  private lotDone(): boolean {
+    return this.options.cycles !== undefined && this.state === 'Complete';
+  }
+
+  private async runVirtual(clock: VirtualClock): Promise<string> {
+    const stallMs = this.options.stallTimeoutMs ?? 120_000;
+    let lastProgressKey = '';
+    let lastProgressT = 0;
+    const outcome = await clock.run({
+      done: () => {
+        if (this.lotDone()) return true;
+        const key = `${this.state}/${this.controller.tracker.totals().exited}/${this.controller.tracker.totals().released}`;
+        if (key !== lastProgressKey) {
+          lastProgressKey = key;
+          lastProgressT = clock.now();
+        }
+        this.reportProgress();
+        return clock.now() - lastProgressT > stallMs;
+      },
+    });
+    if (this.lotDone()) return 'lot complete';
+    if (outcome === 'idle') return `nothing left to happen in ${this.state}`;
+    return `no progress for ${Math.round(stallMs / 1000)} s of simulated time in ${this.state}`;
+  }
+
+  private async runReal(): Promise<string> {
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        this.reportProgress();
+        if (this.lotDone()) {
+          clearInterval(poll);
+          resolve('lot complete');
+        } else if (this.interrupted && ['Stopped', 'Aborted'].includes(this.state)) {
+          clearInterval(poll);
+          resolve(`interrupted; the cell is ${this.state}`);
+        }
+      }, 100);
+    });
+  }
+
+  private reportProgress(): void {
+    if (!this.options.onProgress) return;
+    const t = this.clock.now();
+    if (t - this.lastProgressAt < 250 && !this.lotDone()) return;
+    this.lastProgressAt = t;
+    const totals = this.controller.tracker.totals();
+    this.options.onProgress({
+      state: this.state,
+      mode: this.controller.mode,
+      exited: totals.exited,
+      lotSize: this.options.cycles ?? null,
+      partsPerMinute: this.achievedPartsPerMinute(),
+      ...(this.lastState?.lastFault ? { lastFault: `${this.lastState.lastFault.kind}: ${this.lastState.lastFault.message}` } : {}),
+      t,
+    });
+  }
+
+  private achievedPartsPerMinute(): number {
+    const { executeStartedAt, lastExitAt } = this.controller;
+    const exited = this.controller.tracker.totals().exited;
+    if (executeStartedAt === undefined || lastExitAt === undefined || exited === 0 || lastExitAt <= executeStartedAt) return 0;
+    return (exited / (lastExitAt - executeStartedAt)) * 60_000;
+  }
+
+  summary(outcome: string, wallMs: number): RunSummary {
+    const totals = this.controller.tracker.totals();
+    const times = [...this.controller.tracker.cycleTimes].sort((a, b) => a - b);
+    const mean = times.length ? times.reduce((s, x) => s + x, 0) / times.length : null;
+    const p95 = times.length ? times[Math.min(times.length - 1, Math.ceil(0.95 * times.length) - 1)]! : null;
+    const ppm = this.achievedPartsPerMinute();
+    const lot = this.options.cycles ?? null;
+    const ok = lot !== null && totals.exited >= lot && this.lotDone();
+    return {
+      cell: this.cell.cell.name,
+      hash: this.hash,
+      seed: this.seed,
+      virtualTime: this.clock instanceof VirtualClock,
+      scenario: this.scenarioName,
+      lotSize: lot,
+      finalState: this.state,
+      parts: totals,
+      cycleTimeMs: { mean: mean === null ? null : round(mean), p95: p95 === null ? null : round(p95) },
+      throughput: {
+        partsPerMinute: round(ppm),
+        limitPartsPerMinute: round(this.limit.partsPerMinute),
+        ratio: round(ppm / this.limit.partsPerMinute, 4),
+        bottleneck: this.limit.bottleneck.resource,
+      },
+      faults: this.controller.faults,
+      recoveries: this.controller.recoveries,
+      simulatedMs: round(this.clock.now()),
+      wallMs: round(wallMs),
+      ok,
+      message: ok ? `${totals.exited} parts exited` : outcome,
+    };
+  }
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
