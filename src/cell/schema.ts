@@ -49,23 +49,23 @@ const rosName = z
 export const TRANSPORTS = ['sim', 'serial', 'firmata', 'ros2'] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 
-const simLink = obj({ transport: z.literal('sim') });
+const simLink = obj({ transport: z.literal('sim').describe('the embedded simulator') });
 const serialLink = obj({
-  transport: z.literal('serial'),
+  transport: z.literal('serial').describe('a station board running workcell firmware, over a serial port'),
   path: z.string().min(1).describe('serial device path; prefer /dev/serial/by-id/... on a cell'),
-  baud: z.number().int().positive().default(115200),
+  baud: z.number().int().positive().default(115200).describe('serial speed, in bits per second'),
   station_id: z.number().int().min(1).max(254).describe('station id the board reports in its boot frame'),
   watchdog_ms: positiveMs('host-loss watchdog configured on the board').default(250),
 });
 const firmataLink = obj({
-  transport: z.literal('firmata'),
+  transport: z.literal('firmata').describe('a StandardFirmata board, over a serial port'),
   path: z.string().min(1).describe('serial device path of a StandardFirmata board'),
-  baud: z.number().int().positive().default(57600),
+  baud: z.number().int().positive().default(57600).describe('serial speed, in bits per second'),
   sampling_interval_ms: positiveMs('Firmata sampling interval; its reports double as the heartbeat').default(50),
 });
 const ros2Link = obj({
-  transport: z.literal('ros2'),
-  node_namespace: rosName.optional(),
+  transport: z.literal('ros2').describe('ROS 2 topics and actions'),
+  node_namespace: rosName.optional().describe('namespace of the ROS 2 node serving this link'),
 });
 export const linkSchema = z.discriminatedUnion('transport', [simLink, serialLink, firmataLink, ros2Link]);
 
@@ -126,16 +126,16 @@ const faultPolicy = obj({
 const deviceCommon = {
   link: name.describe('link (from `links`) driving the device; channels may override it'),
   safety_relevant: z.boolean().default(false).describe('losing this device aborts the cell instead of holding it'),
-  heartbeat: heartbeatSchema.optional(),
-  confirm: confirmSchema.prefault({ factor: 1.5, margin_ms: 300 }),
-  faults: faultPolicy.prefault({ retries: 2, auto_recoverable: [] }),
+  heartbeat: heartbeatSchema.optional().describe('expected sign of life; without it the device is not watched'),
+  confirm: confirmSchema.prefault({ factor: 1.5, margin_ms: 300 }).describe('deadlines for confirming each step of this device'),
+  faults: faultPolicy.prefault({ retries: 2, auto_recoverable: [] }).describe('what the controller does when a step of this device fails'),
 };
 
 // ---------------------------------------------------------------------------------------------
 // Device kinds
 
 export const feederSchema = obj({
-  kind: z.literal('feeder'),
+  kind: z.literal('feeder').describe('a part feeder: releases one part to the pick position'),
   ...deviceCommon,
   release: digitalOutputSchema.describe('release actuator (solenoid)'),
   part_at_pick: digitalInputSchema.describe('part-present sensor at the pick position'),
@@ -144,66 +144,66 @@ export const feederSchema = obj({
 });
 
 export const jointSchema = obj({
-  name: name,
-  min_rad: z.number(),
-  max_rad: z.number(),
-  max_velocity_rad_s: z.number().positive(),
+  name: name.describe('joint name, as the arm reports it (e.g. in joint_states)'),
+  min_rad: z.number().describe('lower joint limit, in radians'),
+  max_rad: z.number().describe('upper joint limit, in radians'),
+  max_velocity_rad_s: z.number().positive().describe('maximum joint speed, in radians per second'),
 });
 
 export const armSchema = obj({
-  kind: z.literal('arm'),
+  kind: z.literal('arm').describe('a robot arm with a vacuum gripper'),
   ...deviceCommon,
-  joints: z.array(jointSchema).min(1).max(12),
+  joints: z.array(jointSchema).min(1).max(12).describe('the joints in order from base to tool'),
   poses: z.record(name, z.array(z.number())).describe('named poses in joint space, radians, one value per joint'),
-  home_pose: name.default('home'),
+  home_pose: name.default('home').describe('name of the pose (from poses) that is the arm\'s home'),
   settle_ms: ms('settling time after every move').default(0),
   tolerance_rad: z.number().positive().describe('per-joint tolerance for "pose reached"'),
-  stop_category: z.union([z.literal(0), z.literal(1)]).default(1),
+  stop_category: z.union([z.literal(0), z.literal(1)]).default(1).describe('stop category on a safety stop: 0 removes drive power at once, 1 stops under control, then removes power'),
   ros: obj({
-    action: rosName.default('/arm_controller/follow_joint_trajectory'),
-    trajectory_topic: rosName.default('/arm_controller/joint_trajectory'),
-    joint_states_topic: rosName.default('/joint_states'),
-    use_action: z.boolean().default(true),
-  }).optional(),
+    action: rosName.default('/arm_controller/follow_joint_trajectory').describe('FollowJointTrajectory action server'),
+    trajectory_topic: rosName.default('/arm_controller/joint_trajectory').describe('JointTrajectory topic, used when use_action is false'),
+    joint_states_topic: rosName.default('/joint_states').describe('JointState topic the measured joint positions come from'),
+    use_action: z.boolean().default(true).describe('send moves through the action (true) or publish them on trajectory_topic (false)'),
+  }).optional().describe('ROS 2 names, for an arm on a ros2 link'),
   gripper: obj({
     vacuum: digitalOutputSchema.describe('vacuum valve; safe value hold keeps a part'),
     vacuum_ok: digitalInputSchema.describe('vacuum switch: on when a part is held'),
     grip_ms: positiveMs('simulated time from vacuum on to vacuum ok'),
     release_ms: positiveMs('simulated time from vacuum off to the part released'),
-  }),
+  }).describe('the vacuum gripper'),
 });
 
 export const axisSchema = obj({
-  link: name.optional(),
+  link: name.optional().describe('link driving the axis; defaults to the device link'),
   pin: z.number().int().min(0).max(69).optional().describe('STEP pin on a station board'),
-  steps_per_mm: z.number().positive(),
-  encoder_counts_per_mm: z.number().positive(),
-  max_speed_mm_s: z.number().positive(),
-  accel_mm_s2: z.number().positive(),
-  homing_speed_mm_s: z.number().positive(),
+  steps_per_mm: z.number().positive().describe('motor steps per millimetre of belt travel'),
+  encoder_counts_per_mm: z.number().positive().describe('encoder counts per millimetre of belt travel'),
+  max_speed_mm_s: z.number().positive().describe('top belt speed, in millimetres per second'),
+  accel_mm_s2: z.number().positive().describe('belt acceleration, in millimetres per second squared'),
+  homing_speed_mm_s: z.number().positive().describe('belt speed while seeking the home mark, in millimetres per second'),
   tolerance_mm: z.number().positive().describe('encoder position must agree with the target within this'),
-  home_sensor: digitalInputSchema,
-  stop_category: z.union([z.literal(0), z.literal(1)]).default(1),
+  home_sensor: digitalInputSchema.describe('home mark sensor; referred to as the channel `home`'),
+  stop_category: z.union([z.literal(0), z.literal(1)]).default(1).describe('stop category on a safety stop: 0 removes drive power at once, 1 stops under control, then removes power'),
 });
 
 export const conveyorSchema = obj({
-  kind: z.literal('conveyor'),
+  kind: z.literal('conveyor').describe('an indexing conveyor driven by a stepper axis'),
   ...deviceCommon,
-  axis: axisSchema,
+  axis: axisSchema.describe('the stepper axis driving the belt'),
   index_mm: z.number().positive().describe('belt travel of one index'),
   place_position_mm: z.number().nonnegative().describe('where the arm puts parts, along the belt'),
   exit_position_mm: z.number().positive().describe('position of the exit sensor along the belt'),
   length_mm: z.number().positive().describe('belt length; a part carried past it leaves the cell'),
-  part_at_exit: digitalInputSchema,
+  part_at_exit: digitalInputSchema.describe('part sensor at exit_position_mm'),
   sensor_window_mm: z.number().positive().default(5).describe('a part sensor sees a part whose centre is within this distance'),
   takeaway_ms: positiveMs('simulated time the downstream takes to remove a part from the exit'),
 });
 
 export const ioSchema = obj({
-  kind: z.literal('io'),
+  kind: z.literal('io').describe('plain digital inputs and outputs: safety contacts, guard switches, stack lights'),
   ...deviceCommon,
-  inputs: z.record(name, digitalInputSchema).default({}),
-  outputs: z.record(name, digitalOutputSchema).default({}),
+  inputs: z.record(name, digitalInputSchema).default({}).describe('named digital inputs'),
+  outputs: z.record(name, digitalOutputSchema).default({}).describe('named digital outputs'),
 });
 
 export const deviceSchema = z.discriminatedUnion('kind', [feederSchema, armSchema, conveyorSchema, ioSchema]);
@@ -218,23 +218,23 @@ const channelRef = z
   .regex(/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, 'a channel reference is device.channel, e.g. feeder.part_at_pick');
 
 const estopInput = obj({
-  kind: z.literal('input'),
-  name,
+  kind: z.literal('input').describe('a digital input wired to the e-stop chain'),
+  name: name.describe('name of the e-stop source, as logged and shown on the HMI'),
   input: channelRef.describe('auxiliary contact of the e-stop chain; true while the chain is healthy'),
 });
 const estopSafeOk = obj({
-  kind: z.literal('safe_ok_topic'),
-  name,
+  kind: z.literal('safe_ok_topic').describe('a periodically repeated "safe OK" over ROS 2'),
+  name: name.describe('name of the e-stop source, as logged and shown on the HMI'),
   topic: rosName.describe('std_msgs/msg/Bool, true repeated periodically while safe'),
   timeout_ms: positiveMs('absence of true for this long trips the source'),
 });
 export const estopSourceSchema = z.discriminatedUnion('kind', [estopInput, estopSafeOk]);
 
 export const protectiveStopSchema = obj({
-  name,
+  name: name.describe('name of the protective stop, as logged and shown on the HMI'),
   input: channelRef.describe('true while the guard is closed / the light curtain is clear'),
-  category: z.union([z.literal(1), z.literal(2)]),
-  end_state: z.enum(['held', 'stopped']),
+  category: z.union([z.literal(1), z.literal(2)]).describe('stop category: 1 stops under control, then removes power; 2 stops under control and keeps power'),
+  end_state: z.enum(['held', 'stopped']).describe('PackML state the cell ends in: held or stopped'),
 });
 
 export const zoneSchema = obj({
@@ -244,12 +244,15 @@ export const zoneSchema = obj({
     .optional()
     .describe('joint ranges [min, max] in radians; joints not listed are unconstrained'),
   poses: z.array(name).optional().describe('named poses; the zone is the joint box spanning them, widened by margin_rad'),
-  margin_rad: z.number().nonnegative().default(0.05),
+  margin_rad: z.number().nonnegative().default(0.05).describe('widening of the zone on every side, in radians'),
 });
 
 const conditionLeaf = z.union([
   obj({ zone: name.describe('true while the zone device is inside the zone') }),
-  obj({ input: channelRef, is: z.boolean() }),
+  obj({
+    input: channelRef.describe('an input channel, device.channel'),
+    is: z.boolean().describe('the value of the input for which the condition is true'),
+  }),
   obj({ moving: name.describe('true while this device is in motion') }),
 ]);
 export type ConditionInput =
@@ -263,27 +266,27 @@ export type Condition =
 export const conditionSchema: z.ZodType<Condition, ConditionInput> = z.lazy(() =>
   z.union([
     conditionLeaf,
-    obj({ any_of: z.array(conditionSchema).min(1) }),
-    obj({ all_of: z.array(conditionSchema).min(1) }),
+    obj({ any_of: z.array(conditionSchema).min(1).describe('true while at least one of these conditions is true') }),
+    obj({ all_of: z.array(conditionSchema).min(1).describe('true while every one of these conditions is true') }),
   ]),
 ) as unknown as z.ZodType<Condition, ConditionInput>;
 
 export const interlockSchema = obj({
-  name,
-  description: z.string().optional(),
+  name: name.describe('name of the interlock, as logged and shown on the HMI'),
+  description: z.string().optional().describe('what the interlock prevents, in words'),
   forbid: obj({
     device: z.union([name, z.literal('*')]).describe('device whose motion is forbidden, or * for every device'),
-    command: z.enum(['release', 'move', 'index', 'home', 'any']).default('any'),
+    command: z.enum(['release', 'move', 'index', 'home', 'any']).default('any').describe('the forbidden command: release (feeder), move (arm), index or home (conveyor), any'),
     into_zone: name.optional().describe('only motions whose target lies in this zone'),
-  }),
-  when: conditionSchema,
+  }).describe('the motion the interlock forbids'),
+  when: conditionSchema.describe('condition under which the motion is forbidden'),
 });
 
 export const safetySchema = obj({
-  estop_sources: z.array(estopSourceSchema).default([]),
-  protective_stops: z.array(protectiveStopSchema).default([]),
-  zones: z.record(name, zoneSchema).default({}),
-  interlocks: z.array(interlockSchema).default([]),
+  estop_sources: z.array(estopSourceSchema).default([]).describe('emergency-stop sources: any one of them tripping aborts the cell'),
+  protective_stops: z.array(protectiveStopSchema).default([]).describe('guards and light curtains: stop the cell with their category and end state'),
+  zones: z.record(name, zoneSchema).default({}).describe('named regions of an arm\'s joint space, used by interlocks'),
+  interlocks: z.array(interlockSchema).default([]).describe('rules that forbid a motion in a condition'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -292,13 +295,15 @@ export const safetySchema = obj({
 export const cellSchema = obj({
   version: z.literal(1).describe('cell description format version'),
   cell: obj({
-    name,
-    description: z.string().optional(),
+    name: name.describe('name of the cell, as logged and shown on the HMI'),
+    description: z.string().optional().describe('what the cell does, in words'),
     namespace: rosName.default('/workcell').describe('operator-interface namespace; topic names are absolute below it'),
-  }),
-  links: z.record(name, linkSchema),
-  devices: z.record(name, deviceSchema),
-  safety: safetySchema.prefault({ estop_sources: [], protective_stops: [], zones: {}, interlocks: [] }),
+  }).describe('the cell as a whole'),
+  links: z.record(name, linkSchema).describe('how the controller reaches devices, by link name'),
+  devices: z.record(name, deviceSchema).describe('the stations of the cell, by device name'),
+  safety: safetySchema
+    .prefault({ estop_sources: [], protective_stops: [], zones: {}, interlocks: [] })
+    .describe('e-stop sources, protective stops, zones and interlocks'),
 });
 
 export type CellDescription = z.output<typeof cellSchema>;
