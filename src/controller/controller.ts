@@ -132,11 +132,10 @@ export class Controller {
 
   start(): void {
     if (this.started) throw new Error('controller already started');
-    this.started = true;
+    // Read every device before any of them is activated: feedback from the first one must find
+    // the whole process image (the e-stop inputs above all) and a running cell machine.
     for (const [name, driver] of this.drivers) {
       driver.configure();
-      this.cleanup.push(driver.onFeedback((fb) => this.onFeedback(name, fb)));
-      driver.activate();
       this.readings.set(name, driver.read());
       this.lastSignOfLife.set(name, this.clock.now());
     }
@@ -167,7 +166,12 @@ export class Controller {
     for (const s of subs) this.cleanup.push(() => s.unsubscribe());
     this.actor.start();
     this.state = packmlState(this.actor.getSnapshot());
+    this.started = true;
 
+    for (const [name, driver] of this.drivers) {
+      this.cleanup.push(driver.onFeedback((fb) => this.onFeedback(name, fb)));
+      driver.activate();
+    }
     this.cleanup.push(this.bus.subscribe(this.topics.command, (msg) => this.command(msg.data, `topic:${this.topics.command.name}`)));
     this.scheduleDiagnostics();
     this.publishState();

@@ -12,7 +12,7 @@ import { throughputLimit, type ThroughputLimit } from '../controller/throughput.
 import { EmbeddedBus, type Bus } from '../interface/bus.js';
 import type { CellStateMessage } from '../interface/operator.js';
 import { FileSink, Journal, MemorySink, type JournalSink } from '../journal/journal.js';
-import { createSimulatedCell, DeviceLogFile, DeviceLogMemory, loadScenario, ScenarioRunner, type DeviceLogSink, type SimulatedCell } from '../sim/index.js';
+import { createSimulatedCell, DeviceLogFile, DeviceLogNone, loadScenario, ScenarioRunner, type DeviceLogSink, type SimulatedCell } from '../sim/index.js';
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { PackmlState } from '../../machines/packml.js';
 
@@ -101,7 +101,7 @@ export class CellRun {
     if (options.journalPath) sinks.push(new FileSink(options.journalPath));
     // Wall time in a virtual-time run is still the real wall clock: it says when the run happened.
     this.journal = new Journal(this.clock, sinks);
-    this.deviceLog = options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogMemory();
+    this.deviceLog = options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogNone();
     this.sim = createSimulatedCell(this.cell, this.clock, { seed: this.seed, deviceLog: this.deviceLog });
 
     let scenarioHooks: ScenarioRunner | undefined;
