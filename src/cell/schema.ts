@@ -115,6 +115,8 @@ export const FAULT_KINDS = [
   'home_not_found',
   'heartbeat_lost',
   'link_lost',
+  'command_refused',
+  'interlock_refused',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -41,6 +41,12 @@ export interface ControllerOptions {
   cell: CellDescription;
   cellHash: string;
   clock: Clock;
+  /**
+   * The clock safety timeouts (heartbeats) run on: the monotonic wall clock, never simulated
+   * time, so a paused simulator cannot freeze fault detection. In a virtual-time run the virtual
+   * clock stands in for it explicitly (pass the same clock). Defaults to `clock`.
+   */
+  safetyClock?: Clock;
   bus: Bus;
   journal: Journal;
   drivers: ReadonlyMap<string, DeviceDriver>;
@@ -62,6 +68,9 @@ export class Controller {
   readonly tracker: PartTracker;
   private readonly cell: CellDescription;
   private readonly clock: Clock;
+  private readonly safetyClock: Clock;
+  private readonly unhealthy = new Set<string>();
+  private heartbeatTimer: TimerId | undefined;
   private readonly bus: Bus;
   private readonly journal: Journal;
   private readonly drivers: ReadonlyMap<string, DeviceDriver>;
@@ -101,6 +110,7 @@ export class Controller {
   constructor(private readonly options: ControllerOptions) {
     this.cell = options.cell;
     this.clock = options.clock;
+    this.safetyClock = options.safetyClock ?? options.clock;
     this.bus = options.bus;
     this.journal = options.journal;
     this.drivers = options.drivers;
@@ -137,7 +147,7 @@ export class Controller {
     for (const [name, driver] of this.drivers) {
       driver.configure();
       this.readings.set(name, driver.read());
-      this.lastSignOfLife.set(name, this.clock.now());
+      this.lastSignOfLife.set(name, this.safetyClock.now());
     }
     const activeAtBoot: string[] = [];
     for (const source of this.cell.safety.estopSources) {
@@ -174,11 +184,13 @@ export class Controller {
     }
     this.cleanup.push(this.bus.subscribe(this.topics.command, (msg) => this.command(msg.data, `topic:${this.topics.command.name}`)));
     this.scheduleDiagnostics();
+    this.scheduleHeartbeatCheck();
     this.publishState();
   }
 
   dispose(): void {
     if (this.diagnosticsTimer !== undefined) this.clock.clearTimeout(this.diagnosticsTimer);
+    if (this.heartbeatTimer !== undefined) this.safetyClock.clearTimeout(this.heartbeatTimer);
     this.steps.abandonAll();
     for (const c of this.cleanup.splice(0)) c();
     for (const driver of this.drivers.values()) driver.deactivate();
@@ -333,7 +345,8 @@ export class Controller {
   // Devices
 
   private onFeedback(device: string, fb: DeviceFeedback): void {
-    this.lastSignOfLife.set(device, this.now());
+    this.lastSignOfLife.set(device, this.safetyClock.now());
+    if (this.unhealthy.has(device)) this.deviceCameBack(device);
     switch (fb.type) {
       case 'heartbeat':
         return;
@@ -359,7 +372,7 @@ export class Controller {
         break;
       case 'refused':
         this.journal.record('device.feedback', { device, feedback: 'refused', reason: fb.reason });
-        this.raiseFault('link_lost', `${device} refused a command: ${fb.reason}`, device);
+        this.raiseFault('command_refused', `${device} refused a command: ${fb.reason}`, device);
         break;
     }
     this.afterInput();
@@ -422,7 +435,7 @@ export class Controller {
         const interlock = reason ?? refusals.map((r) => r.interlock).join(', ');
         this.journal.record('interlock.refused', { interlock, device, command, stage: 'dispatch' });
         this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock, device, command: command.type });
-        this.raiseFault('link_lost', `${command.type} to ${device} refused at dispatch by ${interlock}`, device);
+        this.raiseFault('interlock_refused', `${command.type} to ${device} refused at dispatch by ${interlock}`, device);
         return;
       }
       this.inFlight.set(device, command);
@@ -449,7 +462,13 @@ export class Controller {
     const { step } = outcome;
     const partField = step.partId ? { partId: step.partId } : {};
     if (outcome.kind === 'confirmed') {
-      this.journal.record('step', { device: step.device, step: step.name, phase: 'done', ...partField });
+      this.journal.record('step', { device: step.device, step: step.name, phase: 'done', ...partField, ...(outcome.via === 'measurement' ? { via: 'measurement' } : {}) });
+      if (outcome.via === 'measurement') {
+        this.recoveries++;
+        const message = `${step.device} ${step.name}: done message lost; measured state confirms the step happened (not repeated)`;
+        this.journal.record('recovery', { recovery: 'confirmation_by_measurement', device: step.device, step: step.name, message });
+        this.publishEvent({ type: 'recovery', t: this.now(), kind: 'confirmation_by_measurement', device: step.device, message });
+      }
       if (step.device === this.sequence.devices.conveyor.name && step.name === 'home') this.homedThisReset = true;
       const totals = this.tracker.totals();
       if (totals.exited > 0) this.lastExitAt = this.now();
@@ -463,16 +482,19 @@ export class Controller {
         this.lotReleasedSent = true;
         this.actor.send({ type: 'lot.released' });
       }
+      // Outcomes can come from a deadline timer: start what may start, complete what is complete.
+      this.afterInput();
       return;
     }
     const evidence = step.evidence();
     this.journal.record('step', { device: step.device, step: step.name, phase: 'missed', reason: outcome.reason, ...partField });
     this.raiseFault(
-      step.fault,
+      outcome.fault,
       `${step.device} ${step.name}: confirmation ${outcome.reason === 'late' ? 'missing at its deadline' : 'contradicts the command'}`,
       step.device,
       { step: step.name, ...partField, believed: evidence.believed, measured: evidence.measured },
     );
+    this.afterInput();
   }
 
   private raiseFault(kind: string, message: string, device?: string, extra: Record<string, unknown> = {}): void {
@@ -521,7 +543,8 @@ export class Controller {
       const tripped = this.protectiveInputTripped(stop);
       if (tripped === this.protectiveActive.get(stop.name)) continue;
       this.protectiveActive.set(stop.name, tripped);
-      this.journal.record('fault', { fault: 'protective_stop', source: stop.name, active: tripped, category: stop.category });
+      this.journal.record('protective', { source: stop.name, active: tripped, category: stop.category, endState: stop.endState });
+      this.publishEvent({ type: 'protective', t: this.now(), source: stop.name, active: tripped, category: stop.category, endState: stop.endState });
       if (tripped) this.actor.send({ type: 'protective.tripped', source: stop.name, endState: stop.endState });
     }
   }
@@ -536,6 +559,64 @@ export class Controller {
     }
     for (const step of this.steps.abandonAll()) {
       this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Heartbeats
+
+  private heartbeatAge(device: string): number {
+    return this.safetyClock.now() - (this.lastSignOfLife.get(device) ?? 0);
+  }
+
+  private scheduleHeartbeatCheck(): void {
+    const periods = Object.values(this.cell.devices).flatMap((d) => (d.heartbeat ? [d.heartbeat.periodMs] : []));
+    if (periods.length === 0) return;
+    const every = Math.min(...periods);
+    const check = () => {
+      for (const name of this.drivers.keys()) {
+        if (!this.unhealthy.has(name) && !this.healthy(name)) this.deviceWentSilent(name);
+      }
+      this.heartbeatTimer = this.safetyClock.setTimeout(check, every);
+    };
+    this.heartbeatTimer = this.safetyClock.setTimeout(check, every);
+  }
+
+  /**
+   * A silent device is unhealthy: the cell holds, or, if the device is safety-relevant, the loss
+   * of its heartbeat is an e-stop source (safe state first, then Aborting).
+   */
+  private deviceWentSilent(device: string): void {
+    this.unhealthy.add(device);
+    const age = Math.round(this.heartbeatAge(device));
+    const desc = this.cell.devices[device]!;
+    const message = `${device} silent: last sign of life ${age} ms ago (heartbeat ${desc.heartbeat!.periodMs} ms x ${desc.heartbeat!.missCount})`;
+    if (desc.safetyRelevant) {
+      const source = `heartbeat:${device}`;
+      this.estopActive.set(source, true);
+      this.commandSafeState();
+      this.journal.record('estop', { source, active: true, message });
+      this.publishEvent({ type: 'estop', t: this.now(), source, active: true });
+      this.raiseFault('heartbeat_lost', message, device, { heartbeatAgeMs: age });
+      this.actor.send({ type: 'estop.tripped', source });
+    } else {
+      this.raiseFault('heartbeat_lost', message, device, { heartbeatAgeMs: age });
+    }
+    this.afterInput();
+  }
+
+  /** Healthy again; nothing restarts until the operator acts. */
+  private deviceCameBack(device: string): void {
+    this.unhealthy.delete(device);
+    this.recoveries++;
+    this.journal.record('recovery', { recovery: 'heartbeat_back', device, message: `${device} heard from again` });
+    this.publishEvent({ type: 'recovery', t: this.now(), kind: 'heartbeat_back', device, message: `${device} heard from again` });
+    const source = `heartbeat:${device}`;
+    if (this.estopActive.get(source)) {
+      this.estopActive.set(source, false);
+      this.journal.record('estop', { source, active: false });
+      this.publishEvent({ type: 'estop', t: this.now(), source, active: false });
+      this.actor.send({ type: 'estop.released', source });
     }
   }
 
@@ -586,7 +667,7 @@ export class Controller {
       parts: totals,
       estop: {
         active: [...this.estopActive.values()].some((a) => a),
-        sources: this.cell.safety.estopSources.map((s) => ({ name: s.name, active: this.estopActive.get(s.name) ?? false })),
+        sources: [...this.estopActive].map(([name, active]) => ({ name, active })),
       },
       protectiveStops: this.cell.safety.protectiveStops.map((p) => ({ name: p.name, active: this.protectiveActive.get(p.name) ?? false, category: p.category })),
       interlocks: this.interlocks.rules.map((r) => ({ name: r.name, active: active.has(r.name), blocking: this.blockedBy.has(r.name) })),
@@ -627,13 +708,13 @@ export class Controller {
   private healthy(device: string): boolean {
     const hb = this.cell.devices[device]!.heartbeat;
     if (!hb) return true;
-    return this.now() - (this.lastSignOfLife.get(device) ?? 0) <= hb.periodMs * hb.missCount;
+    return this.heartbeatAge(device) <= hb.periodMs * hb.missCount;
   }
 
   publishDiagnostics(): void {
     const now = this.now();
     const status: DiagnosticStatus[] = [...this.drivers.keys()].map((name) => {
-      const age = now - (this.lastSignOfLife.get(name) ?? 0);
+      const age = this.heartbeatAge(name);
       const healthy = this.healthy(name);
       return {
         level: healthy ? DiagnosticLevel.OK : DiagnosticLevel.ERROR,

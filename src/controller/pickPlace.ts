@@ -136,12 +136,13 @@ export class PickPlaceSequence {
         return this.armMove(ctx, 'descend_to_place', 'place', this.pose('place'), held.id);
       }
       if (at('pick')) {
-        const step = this.armMove(ctx, 'lift_from_pick', 'above_pick', this.pose('above_pick'), held.id);
+        const move = this.armMove(ctx, 'lift_from_pick', 'above_pick', this.pose('above_pick'), held.id);
         const feeder = this.devices.feeder.name;
+        // Lifting must also clear the pick position; which fault a miss is depends on what failed.
         return {
-          ...step,
-          fault: 'pose_not_reached',
-          confirmed: () => step.confirmed() && ctx.reading(feeder).inputs.part_at_pick === false,
+          ...move,
+          confirmed: () => move.confirmed() && ctx.reading(feeder).inputs.part_at_pick === false,
+          diagnose: () => (move.confirmed() ? 'pick_not_cleared' : 'pose_not_reached'),
           evidence: () => ({
             believed: { pose: 'above_pick', part_at_pick: false },
             measured: { joints: ctx.reading(arm.name).joints, part_at_pick: ctx.reading(feeder).inputs.part_at_pick },
@@ -195,25 +196,17 @@ export class PickPlaceSequence {
     const toleranceCounts = c.axis.toleranceMm * c.axis.encoderCountsPerMm;
     const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
     const encoderOk = () => Math.abs((ctx.reading(conveyor.name).axis?.encoderCount ?? NaN) - expectedCount) <= toleranceCounts;
-    const step: StepSpec = {
+    const partAtExit = () => ctx.reading(conveyor.name).inputs.part_at_exit === true;
+    return {
       device: conveyor.name,
       name: 'index',
       partId: placed.id,
       command: { type: 'index', steps },
       expectedMs: conveyorIndexMs(c),
       waitsAfterMotionDone: false,
+      confirmed: () => encoderOk() && (!arrivesAtExit || partAtExit()),
       // Which fault a miss is depends on what failed: the belt itself, or only the part sensor.
-      confirmed: () => {
-        if (!encoderOk()) {
-          step.fault = 'index_short';
-          return false;
-        }
-        if (arrivesAtExit && !ctx.reading(conveyor.name).inputs.part_at_exit) {
-          step.fault = 'part_not_at_exit';
-          return false;
-        }
-        return true;
-      },
+      diagnose: () => (encoderOk() ? 'part_not_at_exit' : 'index_short'),
       evidence: () => ({
         believed: { encoderCount: expectedCount, part_at_exit: arrivesAtExit },
         measured: { encoderCount: ctx.reading(conveyor.name).axis?.encoderCount, part_at_exit: ctx.reading(conveyor.name).inputs.part_at_exit },
@@ -227,7 +220,6 @@ export class PickPlaceSequence {
         }
       },
     };
-    return step;
   }
 
   private armMove(ctx: SequenceContext, name: string, pose: string, target: number[], partId?: string): StepSpec {
@@ -241,8 +233,8 @@ export class PickPlaceSequence {
       expectedMs: armMoveMs(from, target, arm.desc),
       waitsAfterMotionDone: false,
       confirmed: () => {
-        const q = ctx.reading(arm.name).joints;
-        return q !== undefined && atPose(q, target, arm.desc.toleranceRad);
+        const r = ctx.reading(arm.name);
+        return !r.moving && r.joints !== undefined && atPose(r.joints, target, arm.desc.toleranceRad);
       },
       evidence: () => ({ believed: { pose, joints: target }, measured: { joints: ctx.reading(arm.name).joints } }),
       fault: 'pose_not_reached',

@@ -24,6 +24,8 @@ export interface StepSpec {
   /** What was believed and what is measured, for the fault record. */
   evidence(): { believed: unknown; measured: unknown };
   fault: FaultKind;
+  /** For steps whose postcondition has several parts: which fault a miss is, from what failed. */
+  diagnose?(): FaultKind;
   /** Belief update when the command has actually left for the device (e.g. a part id is assigned). */
   onDispatched?(): void;
   /** Belief update when confirmed. */
@@ -39,8 +41,12 @@ export interface ActiveStep extends StepSpec {
 }
 
 export type StepOutcome =
-  | { kind: 'confirmed'; step: ActiveStep }
-  | { kind: 'missed'; step: ActiveStep; reason: 'late' | 'contradicted' };
+  /**
+   * `via: 'measurement'`: the device's own done message never came, but at the deadline the
+   * measured state shows the step happened (a lost confirmation is not a missed step).
+   */
+  | { kind: 'confirmed'; step: ActiveStep; via: 'feedback' | 'measurement' }
+  | { kind: 'missed'; step: ActiveStep; reason: 'late' | 'contradicted'; fault: FaultKind };
 
 /** At most one step per device; confirms or misses them as feedback and time arrive. */
 export class StepRunner {
@@ -89,8 +95,8 @@ export class StepRunner {
     const step = this.active.get(device);
     if (!step) return;
     step.motionDone = true;
-    if (step.confirmed()) this.finish(step, { kind: 'confirmed', step });
-    else if (!step.waitsAfterMotionDone) this.finish(step, { kind: 'missed', step, reason: 'contradicted' });
+    if (step.confirmed()) this.finish(step, { kind: 'confirmed', step, via: 'feedback' });
+    else if (!step.waitsAfterMotionDone) this.miss(step, 'contradicted');
   }
 
   /** Something changed: confirm every step whose postcondition now holds. */
@@ -100,7 +106,7 @@ export class StepRunner {
       // when it passes through the target on the way.
       const needsMotionDone = !step.waitsAfterMotionDone;
       if (needsMotionDone && !step.motionDone) continue;
-      if (step.confirmed()) this.finish(step, { kind: 'confirmed', step });
+      if (step.confirmed()) this.finish(step, { kind: 'confirmed', step, via: 'feedback' });
     }
   }
 
@@ -115,8 +121,12 @@ export class StepRunner {
   private expire(device: string, id: number): void {
     const step = this.active.get(device);
     if (!step || step.id !== id) return;
-    if (step.confirmed() && (step.waitsAfterMotionDone || step.motionDone)) this.finish(step, { kind: 'confirmed', step });
-    else this.finish(step, { kind: 'missed', step, reason: 'late' });
+    if (!step.confirmed()) this.miss(step, 'late');
+    else this.finish(step, { kind: 'confirmed', step, via: step.waitsAfterMotionDone || step.motionDone ? 'feedback' : 'measurement' });
+  }
+
+  private miss(step: ActiveStep, reason: 'late' | 'contradicted'): void {
+    this.finish(step, { kind: 'missed', step, reason, fault: step.diagnose?.() ?? step.fault });
   }
 
   private finish(step: ActiveStep, outcome: StepOutcome): void {

@@ -109,4 +109,5 @@ export type CellEventMessage =
   | { type: 'interlock.refused'; t: number; interlock: string; device: string; command: string }
   | { type: 'recovery'; t: number; kind: string; device?: string; message: string }
   | { type: 'estop'; t: number; source: string; active: boolean }
+  | { type: 'protective'; t: number; source: string; active: boolean; category: 1 | 2; endState: 'held' | 'stopped' }
   | { type: 'alarm.acknowledged'; t: number; ids: number[]; source: string };

@@ -28,6 +28,7 @@ export const JOURNAL_KINDS = [
   'recovery',
   'part',
   'estop',
+  'protective',
   'step',
 ] as const;
 export type JournalKind = (typeof JOURNAL_KINDS)[number];

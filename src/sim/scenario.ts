@@ -42,6 +42,10 @@ export interface Scenario {
     faults: FaultKind[];
     /** The PackML state the cell must end in. */
     finalState?: PackmlState;
+    /** Recovery kinds the controller must report (e.g. confirmation_by_measurement). */
+    recoveries: string[];
+    /** Lot size (--cycles) the expectation is written for. */
+    cycles: number;
   };
 }
 
@@ -108,6 +112,8 @@ export const scenarioSchema = z
     expect: z.strictObject({
       faults: z.array(z.enum(FAULT_KINDS)).default([]).describe('fault kinds the controller must report'),
       final_state: z.enum(PACKML_STATES).optional().describe('PackML state the cell ends in'),
+      recoveries: z.array(z.string().regex(NAME_PATTERN)).default([]).describe('recovery kinds the controller must report'),
+      cycles: z.number().int().positive().default(30).describe('lot size (--cycles) the expectation is written for'),
     }),
   })
   .transform(
@@ -117,7 +123,12 @@ export const scenarioSchema = z
       ...(s.cell !== undefined ? { cell: s.cell } : {}),
       ...(s.seed !== undefined ? { seed: s.seed } : {}),
       events: s.events,
-      expect: { faults: s.expect.faults, ...(s.expect.final_state !== undefined ? { finalState: s.expect.final_state } : {}) },
+      expect: {
+        faults: s.expect.faults,
+        recoveries: s.expect.recoveries,
+        cycles: s.expect.cycles,
+        ...(s.expect.final_state !== undefined ? { finalState: s.expect.final_state } : {}),
+      },
     }),
   );
 

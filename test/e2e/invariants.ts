@@ -54,9 +54,13 @@ export function checkDeviceLogConservation(deviceLog: Rec[], journalTotals: { re
   }
   const spawned = last.size;
   const left = [...last.values()].filter((v) => v === 'taken_away' || v === 'fell_off').length;
-  const releases = deviceLog.filter((e) => e.kind === 'command' && (e.command as Rec).type === 'release' && e.outcome === 'executed').length;
-  expect(spawned).toBe(releases);
-  expect(spawned).toBe(journalTotals.released);
+  const releases = deviceLog.filter((e) => e.kind === 'command' && (e.command as Rec | undefined)?.type === 'release');
+  const executedReleases = releases.filter((e) => e.outcome === 'executed').length;
+  expect(spawned).toBe(executedReleases);
+  // The controller counts a part released when its command leaves; one lost or corrupted on the
+  // link never spawned a part (the controller later records it lost).
+  const unexecuted = releases.filter((e) => e.outcome !== 'executed').length;
+  expect(journalTotals.released - spawned).toBe(unexecuted);
   expect(reachedExit.size).toBeGreaterThanOrEqual(journalTotals.exited);
   return { spawned, left, inCell: spawned - left, reachedExit: reachedExit.size };
 }
