@@ -128,6 +128,7 @@ describe('Journal', () => {
       'recovery',
       'part',
       'estop',
+      'protective',
       'step',
     ]);
   });

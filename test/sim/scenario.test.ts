@@ -86,7 +86,7 @@ expect:
         { at: { timeMs: 30000 }, delayMs: 0, command: 'stop' },
         { at: { state: 'Held', occurrence: 2 }, delayMs: 100, inject: { fault: 'heartbeat_silent', device: 'arm', durationMs: 500 } },
       ],
-      expect: { faults: ['index_short'], finalState: 'Held' },
+      expect: { faults: ['index_short'], recoveries: [], cycles: 30, finalState: 'Held' },
     });
   });
 
