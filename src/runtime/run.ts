@@ -83,6 +83,7 @@ export class CellRun {
   private lastProgressAt = 0;
   private interrupted = false;
   private closed = false;
+  private startedRun = false;
 
   constructor(private readonly options: RunOptions) {
     const loaded = loadCell(options.cellPath);
@@ -150,11 +151,18 @@ export class CellRun {
     if (!['Stopped', 'Stopping', 'Aborted', 'Aborting', 'Clearing'].includes(this.state)) this.send('stop');
   }
 
-  async run(): Promise<RunSummary> {
-    const wallStart = performance.now();
+  /** Start the controller (and the scenario); `run()` does this itself. Tests drive the clock after it. */
+  start(): void {
+    if (this.startedRun) return;
+    this.startedRun = true;
     this.controller.start();
     this.scenario?.start();
     if (this.options.autostart) this.armAutostart();
+  }
+
+  async run(): Promise<RunSummary> {
+    const wallStart = performance.now();
+    this.start();
     const outcome = this.clock instanceof VirtualClock ? await this.runVirtual(this.clock) : await this.runReal();
     const summary = this.summary(outcome, performance.now() - wallStart);
     this.journal.record('run.end', { summary });
