@@ -90,6 +90,7 @@ export class Controller {
   private readonly cleanup: Array<() => void> = [];
   private actor!: Actor<typeof cellMachine>;
   private state: PackmlState = 'Stopped';
+  private booted = false;
   private phase: Phase = 'idle';
   private homedThisReset = false;
   private lotReleasedSent = false;
@@ -247,10 +248,12 @@ export class Controller {
   // PackML states: the acting work of each one
 
   private onStateEntered(state: PackmlState, cause: string): void {
-    const from = this.state;
+    // The boot entry comes from nowhere.
+    const from = this.booted ? this.state : null;
+    this.booted = true;
     this.state = state;
     this.journal.record('state', { from, to: state, cause });
-    this.publishEvent({ type: 'state.changed', t: this.now(), from, to: state, cause });
+    this.publishEvent({ type: 'state.changed', t: this.now(), from: from ?? '', to: state, cause });
     this.options.hooks?.onStateEntered?.(state);
     switch (state) {
       case 'Resetting':

@@ -266,7 +266,9 @@ export class CellRun {
     const p95 = times.length ? times[Math.min(times.length - 1, Math.ceil(0.95 * times.length) - 1)]! : null;
     const ppm = this.achievedPartsPerMinute();
     const lot = this.options.cycles ?? null;
-    const ok = lot !== null && totals.exited >= lot && this.lotDone();
+    // With a lot: done when it has left the cell. Without one (npm start): ending it with Ctrl-C
+    // and a clean normal Stop is the expected way to finish.
+    const ok = lot !== null ? totals.exited >= lot && this.lotDone() : this.interrupted && this.state === 'Stopped';
     return {
       cell: this.cell.cell.name,
       hash: this.hash,
@@ -288,7 +290,7 @@ export class CellRun {
       simulatedMs: round(this.clock.now()),
       wallMs: round(wallMs),
       ok,
-      message: ok ? `${totals.exited} parts exited` : outcome,
+      message: ok ? (lot !== null ? `${totals.exited} parts exited` : `${outcome} (${totals.exited} parts exited)`) : outcome,
     };
   }
 }

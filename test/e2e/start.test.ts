@@ -1,0 +1,41 @@
+/**
+ * `npm start`'s path: the demo cell in real time with --autostart, ended by Ctrl-C (SIGINT), which
+ * performs a normal Stop before the process exits. Real time is only waited on here, never measured.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, readJsonLines, ROOT, tempDir } from './cli.js';
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('npm start: real time, autostart, Ctrl-C', () => {
+  it('reaches Execute by itself through Reset and Start, and Ctrl-C stops it normally', async () => {
+    const journal = path.join(tempDir(), 'journal.jsonl');
+    const child = spawn(process.execPath, [CLI, 'run', '--sim', '--autostart', '--journal', journal, '--json'], { cwd: ROOT });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const states = () => (existsSync(journal) ? readJsonLines(journal).filter((r) => r.kind === 'state').map((r) => r.to) : []);
+
+    await waitFor(() => states().includes('Execute'), 20_000);
+    child.kill('SIGINT');
+    const code = await exited;
+
+    expect(states().slice(0, 6)).toEqual(['Stopped', 'Resetting', 'Idle', 'Starting', 'Execute', 'Stopping']);
+    expect(readJsonLines(journal).find((r) => r.kind === 'state')).toMatchObject({ from: null, to: 'Stopped', cause: 'boot' });
+    expect(states().at(-1)).toBe('Stopped');
+    const commands = readJsonLines(journal).filter((r) => r.kind === 'command').map((r) => [r.command, r.accepted]);
+    expect(commands).toEqual([['reset', true], ['start', true], ['stop', true]]);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ ok: true, finalState: 'Stopped', virtualTime: false, lotSize: null });
+    expect(code).toBe(0);
+  });
+});
