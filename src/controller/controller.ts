@@ -97,6 +97,7 @@ export class Controller {
   private ticking = false;
   private tickAgain = false;
   private lastStateJson = '';
+  private lastQuickKey = '';
   private lastFault: CellStateMessage['lastFault'];
   private diagnosticsTimer: TimerId | undefined;
   private nextAlarmId = 1;
@@ -356,11 +357,18 @@ export class Controller {
       case 'reading': {
         const before = this.readings.get(device);
         this.readings.set(device, fb.reading);
-        if (before && changedIo(before, fb.reading)) {
+        const ioChanged = !before || changedIo(before, fb.reading);
+        if (before && ioChanged) {
           this.journal.record('device.feedback', { device, inputs: fb.reading.inputs, outputs: fb.reading.outputs, moving: fb.reading.moving });
         }
         this.checkSafetyInputs();
         this.steps.evaluate();
+        if (!ioChanged) {
+          // Joint states arrive at 50 Hz: only republish when something the state shows changed.
+          this.tick();
+          if (this.quickStateKey() !== this.lastQuickKey) this.publishState();
+          return;
+        }
         break;
       }
       case 'motionDone':
@@ -689,9 +697,16 @@ export class Controller {
     };
   }
 
+  /** A cheap summary of what the state message shows, to skip rebuilding it when nothing moved. */
+  private quickStateKey(): string {
+    const active = this.interlocks.activeRules(this.live);
+    return `${this.state}|${this.steps.version}|${this.tracker.released}|${this.tracker.exited}|${this.alarms.length}|${[...active].join()}|${[...this.blockedBy].join()}`;
+  }
+
   /** Publish /workcell/state when anything other than the time changed. */
   private publishState(): void {
     if (!this.started) return;
+    this.lastQuickKey = this.quickStateKey();
     const msg = this.stateMessage();
     const key = JSON.stringify({ ...msg, t: 0 });
     if (key === this.lastStateJson) return;

@@ -79,6 +79,14 @@ export class PartTracker {
     return [...this.parts.values()];
   }
 
+  get released(): number {
+    return this.counts.released;
+  }
+
+  get exited(): number {
+    return this.counts.exited;
+  }
+
   totals(): PartCounts {
     return { ...this.counts, inCell: this.parts.size };
   }

@@ -52,6 +52,8 @@ export type StepOutcome =
 export class StepRunner {
   private readonly active = new Map<string, ActiveStep>();
   private nextId = 1;
+  /** Bumped whenever a step begins or ends: a cheap "anything changed?" for observers. */
+  version = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -87,6 +89,7 @@ export class StepRunner {
       timer: this.clock.setTimeout(() => this.expire(spec.device, step.id), deadline),
     };
     this.active.set(spec.device, step);
+    this.version++;
     return step;
   }
 
@@ -115,6 +118,7 @@ export class StepRunner {
     const steps = [...this.active.values()];
     for (const s of steps) this.clock.clearTimeout(s.timer);
     this.active.clear();
+    this.version++;
     return steps;
   }
 
@@ -132,6 +136,7 @@ export class StepRunner {
   private finish(step: ActiveStep, outcome: StepOutcome): void {
     this.clock.clearTimeout(step.timer);
     this.active.delete(step.device);
+    this.version++;
     if (outcome.kind === 'confirmed') step.onConfirmed?.();
     this.onOutcome(outcome);
   }

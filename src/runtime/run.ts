@@ -79,7 +79,8 @@ export class CellRun {
   private readonly deviceLog: DeviceLogSink;
   private readonly scenario: ScenarioRunner | undefined;
   private readonly scenarioName: string | null;
-  private lastState: CellStateMessage | undefined;
+  /** Last /workcell/state, kept as text: parsed only when progress is shown. */
+  private lastStateText: string | undefined;
   private lastProgressAt = 0;
   private interrupted = false;
   private closed = false;
@@ -132,7 +133,7 @@ export class CellRun {
       },
     });
     this.bus.subscribe(this.controller.topics.state, (msg) => {
-      this.lastState = JSON.parse(msg.data) as CellStateMessage;
+      this.lastStateText = msg.data;
     });
   }
 
@@ -206,12 +207,12 @@ export class CellRun {
     const outcome = await clock.run({
       done: () => {
         if (this.lotDone()) return true;
-        const key = `${this.state}/${this.controller.tracker.totals().exited}/${this.controller.tracker.totals().released}`;
+        const key = `${this.state}/${this.controller.tracker.exited}/${this.controller.tracker.released}`;
         if (key !== lastProgressKey) {
           lastProgressKey = key;
           lastProgressT = clock.now();
         }
-        this.reportProgress();
+        if (this.options.onProgress) this.reportProgress();
         return clock.now() - lastProgressT > stallMs;
       },
     });
@@ -241,13 +242,14 @@ export class CellRun {
     if (t - this.lastProgressAt < 250 && !this.lotDone()) return;
     this.lastProgressAt = t;
     const totals = this.controller.tracker.totals();
+    const lastFault = this.lastStateText ? (JSON.parse(this.lastStateText) as CellStateMessage).lastFault : undefined;
     this.options.onProgress({
       state: this.state,
       mode: this.controller.mode,
       exited: totals.exited,
       lotSize: this.options.cycles ?? null,
       partsPerMinute: this.achievedPartsPerMinute(),
-      ...(this.lastState?.lastFault ? { lastFault: `${this.lastState.lastFault.kind}: ${this.lastState.lastFault.message}` } : {}),
+      ...(lastFault ? { lastFault: `${lastFault.kind}: ${lastFault.message}` } : {}),
       t,
     });
   }

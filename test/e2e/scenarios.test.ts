@@ -25,7 +25,7 @@ const physical: Record<string, (log: Rec[], journal: Rec[]) => void> = {
   },
   part_sensor_stuck: (log, journal) => {
     expect(log.some((e) => e.kind === 'fault' && e.fault.fault === 'sensor_stuck')).toBe(true);
-    const reported = journal.find((r) => r.kind === 'fault' && r.fault === 'pick_not_cleared');
+    const reported = journal.find((r) => r.kind === 'fault' && r.fault === 'pick_not_cleared')!;
     expect(reported.measured.part_at_pick).toBe(true);
     // The sensor never clears, so no part may be released onto the believed-occupied position.
     expect(executed(log).filter((e) => e.device === 'feeder' && e.command.type === 'release' && e.t > reported.t)).toEqual([]);
@@ -40,7 +40,7 @@ const physical: Record<string, (log: Rec[], journal: Rec[]) => void> = {
   },
   lost_command: (log) => expect(log.some((e) => e.kind === 'command' && e.device === 'conveyor' && e.outcome === 'dropped')).toBe(true),
   mcu_reset: (log) => {
-    const reset = log.find((e) => e.kind === 'fault' && e.fault.fault === 'mcu_reset').t;
+    const reset = log.find((e) => e.kind === 'fault' && e.fault.fault === 'mcu_reset')!.t;
     // Its position is lost: the conveyor may not index again before it is homed.
     const after = executed(log).filter((e) => e.device === 'conveyor' && e.t > reset).map((e) => e.command.type);
     expect(after.indexOf('index') === -1 || after.indexOf('home') < after.indexOf('index')).toBe(true);
@@ -54,7 +54,7 @@ const physical: Record<string, (log: Rec[], journal: Rec[]) => void> = {
       expect(first?.command.type, device).toBe('safeState');
     }
     // No motion between the trip and the next accepted Reset.
-    const reset = journal.find((r) => r.kind === 'command' && r.command === 'reset' && r.accepted && r.t > trip).t;
+    const reset = journal.find((r) => r.kind === 'command' && r.command === 'reset' && r.accepted && r.t > trip)!.t;
     expect(executed(log).filter((e) => MOTION.has(e.command.type) && e.t > trip && e.t < reset)).toEqual([]);
   },
   guard_door: (log) => {
