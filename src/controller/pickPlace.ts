@@ -9,7 +9,7 @@
  */
 import type { CellDescription } from '../cell/schema.js';
 import type { Reading } from '../devices/types.js';
-import { armMoveMs, atPose, conveyorIndexMs } from './kinematics.js';
+import { armMoveMs, atPose, conveyorIndexMs } from '../cell/kinematics.js';
 import type { PartTracker } from './parts.js';
 import type { StepSpec } from './steps.js';
 import { pickPlaceDevices, type PickPlaceDevices } from './throughput.js';

@@ -5,7 +5,7 @@
  * busiest one sets the limit. The README works this through by hand for demo.yaml.
  */
 import type { ArmDescription, CellDescription, ConveyorDescription, FeederDescription } from '../cell/schema.js';
-import { armMoveMs, conveyorIndexMs, segmentInBox, zoneBox, armTravelMs, type JointBox } from './kinematics.js';
+import { armMoveMs, conveyorIndexMs, segmentInBox, zoneBox, armTravelMs, type JointBox } from '../cell/kinematics.js';
 
 export interface PickPlaceDevices {
   feeder: { name: string; desc: FeederDescription };

@@ -7,7 +7,7 @@
  * device counts as moving from the moment a motion command leaves for it until it reports done.
  */
 import type { ArmDescription, CellDescription, Condition, Interlock } from '../cell/schema.js';
-import { inBox, segmentInBox, zoneBox, type JointBox } from '../controller/kinematics.js';
+import { inBox, segmentInBox, zoneBox, type JointBox } from '../cell/kinematics.js';
 import { MOTION_COMMANDS, type DeviceCommand, type Reading } from '../devices/types.js';
 
 export interface LiveState {

@@ -14,6 +14,7 @@ import type { DeviceCommand, Reading } from '../devices/types.js';
 import type { TimerId } from '../time/clock.js';
 import type { MotionEnd } from './deviceLog.js';
 import { SimDevice, type SimDeviceOptions } from './device.js';
+import { armTravelMs } from '../cell/kinematics.js';
 import { MotionProfile } from './motion.js';
 import { DebouncedInput, type PartState, type SimWorld } from './world.js';
 
@@ -153,11 +154,7 @@ export class SimArm extends SimDevice<ArmDescription> {
   }
 
   private travelMs(from: readonly number[], to: readonly number[]): number {
-    let t = 0;
-    for (const [j, joint] of this.description.joints.entries()) {
-      t = Math.max(t, (Math.abs(to[j]! - from[j]!) / joint.maxVelocityRadS) * 1000);
-    }
-    return t;
+    return armTravelMs(from, to, this.description);
   }
 
   private scheduleTravel(m: ArmMotion): void {

@@ -6,10 +6,10 @@ import {
   inBox,
   interpolate,
   segmentInBox,
-  trapezoidDistanceAt,
   trapezoidMs,
   zoneBox,
-} from '../../src/controller/kinematics.js';
+} from '../../src/cell/kinematics.js';
+import { MotionProfile } from '../../src/sim/motion.js';
 import { demoCell } from './helpers.js';
 
 describe('joint-space zones', () => {
@@ -78,18 +78,14 @@ describe('trapezoidal conveyor moves', () => {
     expect(trapezoidMs(50, 400, 1600)).toBeCloseTo(2 * Math.sqrt(50 / 1600) * 1000, 6);
   });
 
-  it('covers the whole distance exactly at the end, monotonically', () => {
+  it('agrees with the simulator: its trapezoid profile ends exactly when the throughput model says', () => {
     fc.assert(
       fc.property(fc.double({ min: 1, max: 1000, noNaN: true }), fc.double({ min: 10, max: 1000, noNaN: true }), fc.double({ min: 10, max: 5000, noNaN: true }), (d, v, a) => {
-        const total = trapezoidMs(d, v, a);
-        let prev = 0;
-        for (let i = 0; i <= 50; i++) {
-          const x = trapezoidDistanceAt(d, v, a, (total * i) / 50);
-          if (x < prev - 1e-9) return false;
-          prev = x;
-        }
-        return Math.abs(trapezoidDistanceAt(d, v, a, total) - d) < 1e-6 * d;
+        // The simulator works in mm per ms; the model in mm/s.
+        const profile = MotionProfile.trapezoid(0, d, v / 1000, a / 1e6);
+        return Math.abs(profile.endTime - trapezoidMs(d, v, a)) < 1e-6 * trapezoidMs(d, v, a);
       }),
     );
   });
+
 });

@@ -3,7 +3,7 @@
  * interlocks), the throughput calculation and the simulator, so all three agree on one model:
  * arm moves are linear and synchronised in joint space, conveyor moves are trapezoidal.
  */
-import type { ArmDescription, ConveyorDescription, Zone } from '../cell/schema.js';
+import type { ArmDescription, ConveyorDescription, Zone } from './schema.js';
 
 /** An axis-aligned box in joint space; joints a zone does not constrain are unbounded. */
 export interface JointBox {
@@ -97,27 +97,6 @@ export function trapezoidMs(distance: number, maxSpeed: number, accel: number): 
   const accelDistance = (maxSpeed * maxSpeed) / accel;
   const seconds = d >= accelDistance ? d / maxSpeed + maxSpeed / accel : 2 * Math.sqrt(d / accel);
   return seconds * 1000;
-}
-
-/**
- * Distance covered after `tMs` of a trapezoidal move over `distance` (for the simulator, which
- * moves parts with the belt).
- */
-export function trapezoidDistanceAt(distance: number, maxSpeed: number, accel: number, tMs: number): number {
-  const d = Math.abs(distance);
-  const total = trapezoidMs(d, maxSpeed, accel) / 1000;
-  const t = Math.min(Math.max(tMs / 1000, 0), total);
-  const vPeak = Math.min(maxSpeed, Math.sqrt(d * accel));
-  const tAccel = vPeak / accel;
-  const tCruise = total - 2 * tAccel;
-  let covered: number;
-  if (t <= tAccel) covered = 0.5 * accel * t * t;
-  else if (t <= tAccel + tCruise) covered = 0.5 * accel * tAccel * tAccel + vPeak * (t - tAccel);
-  else {
-    const tDecel = t - tAccel - tCruise;
-    covered = 0.5 * accel * tAccel * tAccel + vPeak * tCruise + vPeak * tDecel - 0.5 * accel * tDecel * tDecel;
-  }
-  return Math.sign(distance) * Math.min(covered, d);
 }
 
 export function conveyorIndexMs(conveyor: ConveyorDescription): number {
