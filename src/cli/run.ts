@@ -72,7 +72,7 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    run.close();
+    await run.close();
   }
 }
 

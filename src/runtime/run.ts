@@ -15,6 +15,7 @@ import { FileSink, Journal, MemorySink, type JournalSink } from '../journal/jour
 import { createSimulatedCell, DeviceLogFile, DeviceLogNone, loadScenario, ScenarioRunner, type DeviceLogSink, type SimulatedCell } from '../sim/index.js';
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { PackmlState } from '../../machines/packml.js';
+import type { DeviceDriver } from '../devices/types.js';
 
 export interface RunOptions {
   cellPath: string;
@@ -32,6 +33,37 @@ export interface RunOptions {
   /** Virtual time only: give up when the cell has made no progress for this long (ms). */
   stallTimeoutMs?: number;
   onProgress?(progress: RunProgress): void;
+  /**
+   * Drivers for the cell's devices. Defaults to the embedded simulator for every device; a serial
+   * rig, Firmata boards or ROS 2 replace some of them (the map must have one driver per device).
+   */
+  drivers?: (ctx: DriverContext) => ReadonlyMap<string, DeviceDriver>;
+  /** Faces attached once the controller runs (ROS 2 adapter, WebSocket bridge, HMI, recorder). */
+  faces?: Array<(ctx: RunContext) => Face | Promise<Face>>;
+}
+
+export interface DriverContext {
+  cell: CellDescription;
+  hash: string;
+  clock: Clock;
+  seed: number;
+  /** The embedded simulator: its drivers, and the simulated world a rig's physics can share. */
+  sim: SimulatedCell;
+}
+
+export interface RunContext {
+  cell: CellDescription;
+  hash: string;
+  clock: Clock;
+  bus: Bus;
+  journal: Journal;
+  controller: Controller;
+  sim: SimulatedCell;
+}
+
+/** Something attached to a run that must be closed with it. */
+export interface Face {
+  close(): void | Promise<void>;
 }
 
 export interface RunProgress {
@@ -85,6 +117,7 @@ export class CellRun {
   private interrupted = false;
   private closed = false;
   private startedRun = false;
+  private readonly faces: Face[] = [];
 
   constructor(private readonly options: RunOptions) {
     const loaded = loadCell(options.cellPath);
@@ -124,7 +157,7 @@ export class CellRun {
       clock: this.clock,
       bus: this.bus,
       journal: this.journal,
-      drivers: this.sim.drivers,
+      drivers: options.drivers ? options.drivers({ cell: this.cell, hash: this.hash, clock: this.clock, seed: this.seed, sim: this.sim }) : this.sim.drivers,
       ...(options.cycles !== undefined ? { lotSize: options.cycles } : {}),
       runInfo: { seed: this.seed, virtualTime: options.virtualTime === true, scenario: this.scenarioName },
       hooks: {
@@ -161,19 +194,35 @@ export class CellRun {
     if (this.options.autostart) this.armAutostart();
   }
 
+  /** Attach the faces given in the options (run() does this after start()). */
+  async attachFaces(): Promise<void> {
+    const ctx: RunContext = {
+      cell: this.cell,
+      hash: this.hash,
+      clock: this.clock,
+      bus: this.bus,
+      journal: this.journal,
+      controller: this.controller,
+      sim: this.sim,
+    };
+    for (const make of this.options.faces ?? []) this.faces.push(await make(ctx));
+  }
+
   async run(): Promise<RunSummary> {
     const wallStart = performance.now();
     this.start();
+    await this.attachFaces();
     const outcome = this.clock instanceof VirtualClock ? await this.runVirtual(this.clock) : await this.runReal();
     const summary = this.summary(outcome, performance.now() - wallStart);
     this.journal.record('run.end', { summary });
-    this.close();
+    await this.close();
     return summary;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const face of this.faces.splice(0).reverse()) await face.close();
     this.controller.dispose();
     this.journal.close();
     this.deviceLog.close();
