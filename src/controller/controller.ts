@@ -62,6 +62,8 @@ export interface ControllerOptions {
 type Phase = 'idle' | 'resetting' | 'production';
 
 const PRODUCING_STATES: ReadonlySet<PackmlState> = new Set(['Execute', 'Completing']);
+/** Operator commands handled per turn of the event loop; the rest wait (see receiveCommand). */
+const COMMANDS_PER_TURN = 16;
 
 export class Controller {
   readonly topics: OperatorTopics;
@@ -84,6 +86,11 @@ export class Controller {
   private readonly estopActive = new Map<string, boolean>();
   private readonly protectiveActive = new Map<string, boolean>();
   private readonly blockedBy = new Set<string>();
+  private readonly commandBacklog: Array<{ text: string; source: string }> = [];
+  private commandsThisTurn = 0;
+  private turnEndScheduled = false;
+  private readonly safeOkLastTrue = new Map<string, number>();
+  private safeOkTimer: TimerId | undefined;
   /** Per station, the step and rules it is waiting on, so each wait is journaled once. */
   private readonly waiting = new Map<string, string>();
   private readonly alarms: AlarmView[] = [];
@@ -184,7 +191,8 @@ export class Controller {
       this.cleanup.push(driver.onFeedback((fb) => this.onFeedback(name, fb)));
       driver.activate();
     }
-    this.cleanup.push(this.bus.subscribe(this.topics.command, (msg) => this.command(msg.data, `topic:${this.topics.command.name}`)));
+    this.cleanup.push(this.bus.subscribe(this.topics.command, (msg) => this.receiveCommand(msg.data, `topic:${this.topics.command.name}`)));
+    this.subscribeSafeOkSources();
     this.scheduleDiagnostics();
     this.scheduleHeartbeatCheck();
     this.publishState();
@@ -193,6 +201,7 @@ export class Controller {
   dispose(): void {
     if (this.diagnosticsTimer !== undefined) this.clock.clearTimeout(this.diagnosticsTimer);
     if (this.heartbeatTimer !== undefined) this.safetyClock.clearTimeout(this.heartbeatTimer);
+    if (this.safeOkTimer !== undefined) this.safetyClock.clearTimeout(this.safeOkTimer);
     this.steps.abandonAll();
     for (const c of this.cleanup.splice(0)) c();
     for (const driver of this.drivers.values()) driver.deactivate();
@@ -209,6 +218,36 @@ export class Controller {
 
   // ---------------------------------------------------------------------------------------------
   // Operator commands
+
+  /**
+   * Commands from the operator interface are handled at once, up to a budget per turn of the event
+   * loop; beyond it they wait for later turns. A flood of commands therefore can never keep a
+   * device's e-stop input (or anything else) waiting: safety inputs are handled as they arrive.
+   */
+  private receiveCommand(text: string, source: string): void {
+    if (this.commandBacklog.length === 0 && this.commandsThisTurn < COMMANDS_PER_TURN) {
+      this.countCommandInTurn();
+      this.command(text, source);
+      return;
+    }
+    this.commandBacklog.push({ text, source });
+    this.countCommandInTurn();
+  }
+
+  private countCommandInTurn(): void {
+    this.commandsThisTurn++;
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    this.clock.setTimeout(() => {
+      this.turnEndScheduled = false;
+      this.commandsThisTurn = 0;
+      for (const { text, source } of this.commandBacklog.splice(0, COMMANDS_PER_TURN)) {
+        this.commandsThisTurn++;
+        this.command(text, source);
+      }
+      if (this.commandBacklog.length > 0) this.countCommandInTurn();
+    }, 0);
+  }
 
   /** Handle one operator command word, as received on /workcell/command. */
   command(text: string, source: string): boolean {
@@ -295,7 +334,8 @@ export class Controller {
       case 'Holding':
       case 'Stopping':
       case 'Suspending':
-        done = this.steps.size === 0;
+        // A safe point: no step in progress and nothing still moving (a cut motion decelerating).
+        done = this.steps.size === 0 && this.nothingMoves();
         break;
       case 'Unholding':
       case 'Unsuspending':
@@ -303,7 +343,7 @@ export class Controller {
         done = true;
         break;
       case 'Aborting':
-        done = [...this.drivers.keys()].every((d) => !this.reading(d).moving && !this.inFlight.has(d));
+        done = this.nothingMoves();
         break;
       case 'Clearing':
         done = [...this.estopActive.values()].every((a) => !a);
@@ -315,6 +355,10 @@ export class Controller {
         return;
     }
     if (done) this.actor.send({ type: 'stateComplete', state: s });
+  }
+
+  private nothingMoves(): boolean {
+    return [...this.drivers.keys()].every((d) => !this.reading(d).moving && !this.inFlight.has(d));
   }
 
   private readyToStart(): boolean {
@@ -332,6 +376,10 @@ export class Controller {
    */
   private reconcileBelief(reason: string): void {
     const { feeder, arm } = this.sequence.devices;
+    if (this.sequence.settleIndex(this.sequenceContext)) {
+      this.recoveries++;
+      this.journal.record('recovery', { recovery: 'index_settled_by_measurement', device: this.sequence.devices.conveyor.name, message: `${reason}: the cut index had reached its target` });
+    }
     const atPick = this.reading(feeder.name).inputs.part_at_pick === true;
     for (const part of this.tracker.inCell()) {
       if (part.place === 'feeding') {
@@ -340,8 +388,16 @@ export class Controller {
       } else if (part.place === 'at_pick' && !atPick) {
         this.tracker.finish(part.id, 'lost', `${reason}: no longer at the pick position`);
       } else if (part.place === 'gripped' && this.reading(arm.name).inputs.vacuum_ok !== true) {
-        this.tracker.finish(part.id, 'lost', `${reason}: not held by the gripper`);
+        // Released at the place position (its confirmation was cut short) or dropped.
+        if (this.sequence.armAt(this.sequenceContext, 'place')) {
+          this.tracker.move(part.id, 'on_belt', 'placed', this.sequence.devices.conveyor.desc.placePositionMm);
+        } else this.tracker.finish(part.id, 'lost', `${reason}: not held by the gripper`);
       }
+    }
+    // A grip that happened while its step was cut short: the gripper holds the part at the pick.
+    const waiting = this.tracker.find('at_pick');
+    if (waiting && this.reading(arm.name).inputs.vacuum_ok === true && !this.tracker.find('gripped') && this.sequence.armAt(this.sequenceContext, 'pick')) {
+      this.tracker.move(waiting.id, 'gripped', 'picked');
     }
   }
 
@@ -383,6 +439,7 @@ export class Controller {
         break;
       case 'refused':
         this.journal.record('device.feedback', { device, feedback: 'refused', reason: fb.reason });
+        this.inFlight.delete(device);
         this.raiseFault('command_refused', `${device} refused a command: ${fb.reason}`, device);
         break;
     }
@@ -471,6 +528,8 @@ export class Controller {
 
   private onStepOutcome(outcome: StepOutcome): void {
     const { step } = outcome;
+    // The controller is done waiting for this command; physical motion still shows in the reading.
+    this.inFlight.delete(step.device);
     const partField = step.partId ? { partId: step.partId } : {};
     if (outcome.kind === 'confirmed') {
       this.journal.record('step', { device: step.device, step: step.name, phase: 'done', ...partField, ...(outcome.via === 'measurement' ? { via: 'measurement' } : {}) });
@@ -480,7 +539,10 @@ export class Controller {
         this.journal.record('recovery', { recovery: 'confirmation_by_measurement', device: step.device, step: step.name, message });
         this.publishEvent({ type: 'recovery', t: this.now(), kind: 'confirmation_by_measurement', device: step.device, message });
       }
-      if (step.device === this.sequence.devices.conveyor.name && step.name === 'home') this.homedThisReset = true;
+      if (step.device === this.sequence.devices.conveyor.name && step.name === 'home') {
+        this.homedThisReset = true;
+        this.sequence.axisHomed();
+      }
       const totals = this.tracker.totals();
       if (totals.exited > 0) this.lastExitAt = this.now();
       if (
@@ -523,7 +585,11 @@ export class Controller {
   // Safety inputs
 
   private estopSourceActive(source: EstopSource): boolean {
-    if (source.kind !== 'input') return false; // safe-OK topics arrive with the ROS transport
+    if (source.kind === 'safe_ok_topic') {
+      // Fail safe: never heard, heard false, or silent for the timeout all count as tripped.
+      const last = this.safeOkLastTrue.get(source.name);
+      return last === undefined || this.safetyClock.now() - last > source.timeoutMs;
+    }
     const [device, channel] = source.input.split('.') as [string, string];
     return this.reading(device).inputs[channel] !== true;
   }
@@ -554,9 +620,34 @@ export class Controller {
       const tripped = this.protectiveInputTripped(stop);
       if (tripped === this.protectiveActive.get(stop.name)) continue;
       this.protectiveActive.set(stop.name, tripped);
+      if (tripped) this.protectiveStop(stop);
       this.journal.record('protective', { source: stop.name, active: tripped, category: stop.category, endState: stop.endState });
       this.publishEvent({ type: 'protective', t: this.now(), source: stop.name, active: tripped, category: stop.category, endState: stop.endState });
       if (tripped) this.actor.send({ type: 'protective.tripped', source: stop.name, endState: stop.endState });
+    }
+  }
+
+  /**
+   * A guard opened or a light curtain broke: motion stops now, with the stop category from the
+   * description (1: controlled stop, then every output to its safe value; 2: controlled stop, power
+   * kept). Motions cut short are abandoned, not missed; the sequence resumes from measured state.
+   */
+  private protectiveStop(stop: ProtectiveStop): void {
+    for (const [name, driver] of this.drivers) {
+      const moving = this.inFlight.has(name) || this.reading(name).moving;
+      if (stop.category === 1) {
+        driver.write({ type: 'safeState', category: 1 });
+        this.journal.record('device.command', { device: name, command: { type: 'safeState', category: 1 }, cause: stop.name });
+      } else if (moving) {
+        driver.write({ type: 'stop' });
+        this.journal.record('device.command', { device: name, command: { type: 'stop' }, cause: stop.name });
+      }
+      const step = this.steps.get(name);
+      if (step && MOTION_COMMANDS.has(step.command.type)) {
+        this.steps.abandon(name);
+        this.inFlight.delete(name);
+        this.journal.record('step', { device: name, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
+      }
     }
   }
 
@@ -569,8 +660,35 @@ export class Controller {
       this.journal.record('device.command', { device: name, command: { type: 'safeState', category } });
     }
     for (const step of this.steps.abandonAll()) {
+      this.inFlight.delete(step.device);
       this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Safe-OK signals: a positive `true` repeated periodically; its absence for the timeout trips.
+
+  private subscribeSafeOkSources(): void {
+    const sources = this.cell.safety.estopSources.filter((s) => s.kind === 'safe_ok_topic');
+    if (sources.length === 0) return;
+    for (const source of sources) {
+      const topic = { name: source.topic, type: 'std_msgs/msg/Bool' as const, latched: false, description: `safe-OK signal of ${source.name}` };
+      this.cleanup.push(
+        this.bus.subscribe(topic, (msg) => {
+          if (msg.data === true) this.safeOkLastTrue.set(source.name, this.safetyClock.now());
+          else this.safeOkLastTrue.delete(source.name);
+          this.checkSafetyInputs();
+          this.afterInput();
+        }),
+      );
+    }
+    const every = Math.max(1, Math.min(...sources.map((s) => s.timeoutMs)) / 4);
+    const check = () => {
+      this.checkSafetyInputs();
+      this.afterInput();
+      this.safeOkTimer = this.safetyClock.setTimeout(check, every);
+    };
+    this.safeOkTimer = this.safetyClock.setTimeout(check, every);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  */
 import type { CellDescription } from '../cell/schema.js';
 import type { Reading } from '../devices/types.js';
-import { armMoveMs, atPose, conveyorIndexMs } from '../cell/kinematics.js';
+import { armMoveMs, atPose, trapezoidMs } from '../cell/kinematics.js';
 import type { PartTracker } from './parts.js';
 import type { StepSpec } from './steps.js';
 import { pickPlaceDevices, type PickPlaceDevices } from './throughput.js';
@@ -115,6 +115,14 @@ export class PickPlaceSequence {
     const held = t.find('gripped');
     const at = (p: string) => this.armAt(ctx, p);
 
+    // Between poses (a stop cut a move short): first back to the nearer approach pose, from where
+    // every move of the cycle is a known path; never straight across from wherever it stopped.
+    if (!['home', 'above_pick', 'pick', 'above_place', 'place', arm.desc.homePose].some(at)) {
+      const q = r.joints ?? this.pose('above_pick');
+      const nearer = distance(q, this.pose('above_pick')) <= distance(q, this.pose('above_place')) ? 'above_pick' : 'above_place';
+      return this.armMove(ctx, 'back_to_approach', nearer, this.pose(nearer), held?.id);
+    }
+
     if (held) {
       if (at('place')) {
         return {
@@ -154,7 +162,7 @@ export class PickPlaceSequence {
 
     if (at('pick')) {
       const waiting = t.find('at_pick');
-      if (waiting && !r.outputs.vacuum) {
+      if (waiting && !r.inputs.vacuum_ok) {
         return {
           device: arm.name,
           name: 'grip',
@@ -190,10 +198,14 @@ export class PickPlaceSequence {
     // Blocked downstream: wait until the exit is clear.
     if (r0.inputs.part_at_exit) return undefined;
     if (!r0.axis?.homed) return undefined;
-    const steps = Math.round(c.indexMm * c.axis.stepsPerMm);
-    const startCount = r0.axis.encoderCount;
-    const expectedCount = startCount + c.indexMm * c.axis.encoderCountsPerMm;
-    const toleranceCounts = c.axis.toleranceMm * c.axis.encoderCountsPerMm;
+    const countsPerMm = c.axis.encoderCountsPerMm;
+    // A fresh index goes one index_mm from here; one cut short by a stop resumes to its target,
+    // re-seeded from the measured encoder count (never the full distance again).
+    const expectedCount = this.indexTargetCount ?? r0.axis.encoderCount + c.indexMm * countsPerMm;
+    const remainingMm = (expectedCount - r0.axis.encoderCount) / countsPerMm;
+    if (remainingMm <= c.axis.toleranceMm) return undefined; // arrived already: settleIndex() books it
+    const steps = Math.round(remainingMm * c.axis.stepsPerMm);
+    const toleranceCounts = c.axis.toleranceMm * countsPerMm;
     const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
     const encoderOk = () => Math.abs((ctx.reading(conveyor.name).axis?.encoderCount ?? NaN) - expectedCount) <= toleranceCounts;
     const partAtExit = () => ctx.reading(conveyor.name).inputs.part_at_exit === true;
@@ -202,7 +214,10 @@ export class PickPlaceSequence {
       name: 'index',
       partId: placed.id,
       command: { type: 'index', steps },
-      expectedMs: conveyorIndexMs(c),
+      expectedMs: trapezoidMs(remainingMm, c.axis.maxSpeedMmS, c.axis.accelMmS2),
+      onDispatched: () => {
+        this.indexTargetCount = expectedCount;
+      },
       waitsAfterMotionDone: false,
       confirmed: () => encoderOk() && (!arrivesAtExit || partAtExit()),
       // Which fault a miss is depends on what failed: the belt itself, or only the part sensor.
@@ -213,6 +228,7 @@ export class PickPlaceSequence {
       }),
       fault: 'index_short',
       onConfirmed: () => {
+        this.indexTargetCount = undefined;
         t.advanceBelt(c.indexMm);
         for (const p of t.inCell()) {
           if (p.place !== 'on_belt') continue;
@@ -241,9 +257,42 @@ export class PickPlaceSequence {
     };
   }
 
+  /** Encoder count the belt must reach to finish the index under way (kept across a stop). */
+  private indexTargetCount: number | undefined;
+
+  /** Forget the index target: homing zeroes the encoder. */
+  axisHomed(): void {
+    this.indexTargetCount = undefined;
+  }
+
+  /**
+   * An index whose step was cut short but whose belt did reach the target (measured): book it
+   * now, as its confirmation would have. Returns true when it did.
+   */
+  settleIndex(ctx: SequenceContext): boolean {
+    const { conveyor } = this.devices;
+    const c = conveyor.desc;
+    const r = ctx.reading(conveyor.name);
+    if (this.indexTargetCount === undefined || !r.axis?.homed || r.moving) return false;
+    if (Math.abs(this.indexTargetCount - r.axis.encoderCount) > c.axis.toleranceMm * c.axis.encoderCountsPerMm) return false;
+    this.indexTargetCount = undefined;
+    ctx.tracker.advanceBelt(c.indexMm);
+    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+    for (const p of ctx.tracker.inCell()) {
+      if (p.place === 'on_belt' && arrivesAtExit && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6 && r.inputs.part_at_exit) {
+        ctx.tracker.finish(p.id, 'exited');
+      }
+    }
+    return true;
+  }
+
   private pose(name: string): number[] {
     const p = this.poses[name];
     if (!p) throw new Error(`the arm has no pose "${name}"`);
     return p;
   }
+}
+
+function distance(a: readonly number[], b: readonly number[]): number {
+  return Math.hypot(...a.map((v, j) => v - b[j]!));
 }

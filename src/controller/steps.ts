@@ -113,6 +113,16 @@ export class StepRunner {
     }
   }
 
+  /** Forget one device's step (a stop cut its motion); its outcome is not reported. */
+  abandon(device: string): ActiveStep | undefined {
+    const step = this.active.get(device);
+    if (!step) return undefined;
+    this.clock.clearTimeout(step.timer);
+    this.active.delete(device);
+    this.version++;
+    return step;
+  }
+
   /** Forget every step (an abort cut them); their outcomes are not reported. */
   abandonAll(): ActiveStep[] {
     const steps = [...this.active.values()];

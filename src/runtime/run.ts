@@ -11,7 +11,7 @@ import { Controller } from '../controller/controller.js';
 import { throughputLimit, type ThroughputLimit } from '../controller/throughput.js';
 import { EmbeddedBus, type Bus } from '../interface/bus.js';
 import type { CellStateMessage } from '../interface/operator.js';
-import { FileSink, Journal, MemorySink, type JournalSink } from '../journal/journal.js';
+import { FileSink, Journal, MemorySink, type JournalRecord, type JournalSink } from '../journal/journal.js';
 import { createSimulatedCell, DeviceLogFile, DeviceLogNone, loadScenario, ScenarioRunner, type DeviceLogSink, type SimulatedCell } from '../sim/index.js';
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { PackmlState } from '../../machines/packml.js';
@@ -26,6 +26,8 @@ export interface RunOptions {
   scenarioPath?: string;
   journalPath?: string;
   deviceLogPath?: string;
+  /** Or any device-log sink (tests keep it in memory). */
+  deviceLog?: DeviceLogSink;
   /** Send Reset, then Start, through the operator interface (simulated cells only). */
   autostart?: boolean;
   /** Keep journal records in memory too (tests). */
@@ -59,6 +61,13 @@ export interface RunContext {
   journal: Journal;
   controller: Controller;
   sim: SimulatedCell;
+  /** The drivers the controller runs (the simulator's, or those given in `drivers`): for telemetry faces. */
+  drivers: ReadonlyMap<string, DeviceDriver>;
+  /**
+   * Journal records written before this face was attached (run.start and the boot state come
+   * first): a recorder writes these, then follows `journal.onRecord`, and misses nothing.
+   */
+  journalHistory: readonly JournalRecord[];
 }
 
 /** Something attached to a run that must be closed with it. */
@@ -118,6 +127,10 @@ export class CellRun {
   private closed = false;
   private startedRun = false;
   private readonly faces: Face[] = [];
+  private readonly drivers: ReadonlyMap<string, DeviceDriver>;
+  /** Journal records kept until the faces are attached (see RunContext.journalHistory). */
+  private journalHistory: JournalRecord[] | undefined;
+  private readonly stopJournalHistory: () => void;
 
   constructor(private readonly options: RunOptions) {
     const loaded = loadCell(options.cellPath);
@@ -136,7 +149,9 @@ export class CellRun {
     if (options.journalPath) sinks.push(new FileSink(options.journalPath));
     // Wall time in a virtual-time run is still the real wall clock: it says when the run happened.
     this.journal = new Journal(this.clock, sinks);
-    this.deviceLog = options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogNone();
+    if (options.faces?.length) this.journalHistory = [];
+    this.stopJournalHistory = this.journal.onRecord((record) => this.journalHistory?.push(record));
+    this.deviceLog = options.deviceLog ?? (options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogNone());
     this.sim = createSimulatedCell(this.cell, this.clock, { seed: this.seed, deviceLog: this.deviceLog });
 
     let scenarioHooks: ScenarioRunner | undefined;
@@ -157,7 +172,7 @@ export class CellRun {
       clock: this.clock,
       bus: this.bus,
       journal: this.journal,
-      drivers: options.drivers ? options.drivers({ cell: this.cell, hash: this.hash, clock: this.clock, seed: this.seed, sim: this.sim }) : this.sim.drivers,
+      drivers: (this.drivers = options.drivers ? options.drivers({ cell: this.cell, hash: this.hash, clock: this.clock, seed: this.seed, sim: this.sim }) : this.sim.drivers),
       ...(options.cycles !== undefined ? { lotSize: options.cycles } : {}),
       runInfo: { seed: this.seed, virtualTime: options.virtualTime === true, scenario: this.scenarioName },
       hooks: {
@@ -204,8 +219,13 @@ export class CellRun {
       journal: this.journal,
       controller: this.controller,
       sim: this.sim,
+      drivers: this.drivers,
+      journalHistory: this.journalHistory ?? [],
     };
     for (const make of this.options.faces ?? []) this.faces.push(await make(ctx));
+    // Every face now follows the journal itself.
+    this.journalHistory = undefined;
+    this.stopJournalHistory();
   }
 
   async run(): Promise<RunSummary> {

@@ -4,32 +4,8 @@
  * /workcell/command, and the answer read from /workcell/events and the state.
  */
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, expectedAfter, STATES, type State } from '../machines/packmlTable.js';
-import { DemoCell } from './runHarness.js';
-
-/** How to bring the demo cell into each state through the operator interface. */
-const reach: Record<State, (c: DemoCell) => void> = {
-  Stopped: () => {},
-  Resetting: (c) => c.send('reset'),
-  Idle: (c) => (c.send('reset'), c.until('Idle')),
-  Starting: (c) => (reach.Idle(c), c.send('start')),
-  Execute: (c) => (reach.Starting(c), c.until('Execute')),
-  Holding: (c) => (reach.Execute(c), c.send('hold')),
-  Held: (c) => (reach.Holding(c), c.until('Held')),
-  Unholding: (c) => (reach.Held(c), c.send('unhold')),
-  Suspending: (c) => (reach.Execute(c), c.send('suspend')),
-  Suspended: (c) => (reach.Suspending(c), c.until('Suspended')),
-  Unsuspending: (c) => (reach.Suspended(c), c.send('unsuspend')),
-  Stopping: (c) => (reach.Execute(c), c.send('stop')),
-  // From a standstill the simulator confirms the safe state at once; with the arm mid-move its
-  // category 1 stop takes time, so Aborting can be seen.
-  Aborting: (c) => (reach.Execute(c), c.advance(200), c.send('abort')),
-  Aborted: (c) => (c.send('abort'), c.until('Aborted')),
-  Clearing: (c) => (reach.Aborted(c), c.send('clear')),
-  // A lot of one part: Execute moves on to Completing once that part has been released.
-  Completing: (c) => (reach.Execute(c), c.until('Completing')),
-  Complete: (c) => (reach.Completing(c), c.until('Complete')),
-};
+import { COMMANDS, expectedAfter, STATES } from '../machines/packmlTable.js';
+import { DemoCell, reach } from './runHarness.js';
 
 describe('PackML matrix through the operator interface (153 pairs)', () => {
   for (const state of STATES) {

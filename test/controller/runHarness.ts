@@ -2,6 +2,7 @@ import type { CellEventMessage } from '../../src/interface/operator.js';
 import { CellRun, type RunOptions } from '../../src/runtime/run.js';
 import { VirtualClock } from '../../src/time/clock.js';
 import { DEMO_PATH } from './helpers.js';
+import type { State } from '../machines/packmlTable.js';
 
 /**
  * A demo cell on the simulator in virtual time, driven only as an operator would: commands on
@@ -62,3 +63,28 @@ export class DemoCell {
     this.run.close();
   }
 }
+
+/** How to bring the demo cell into each state through the operator interface. */
+export const reach: Record<State, (c: DemoCell) => void> = {
+  Stopped: () => {},
+  Resetting: (c) => c.send('reset'),
+  Idle: (c) => (c.send('reset'), c.until('Idle')),
+  Starting: (c) => (reach.Idle(c), c.send('start')),
+  Execute: (c) => (reach.Starting(c), c.until('Execute')),
+  Holding: (c) => (reach.Execute(c), c.send('hold')),
+  Held: (c) => (reach.Holding(c), c.until('Held')),
+  Unholding: (c) => (reach.Held(c), c.send('unhold')),
+  Suspending: (c) => (reach.Execute(c), c.send('suspend')),
+  Suspended: (c) => (reach.Suspending(c), c.until('Suspended')),
+  Unsuspending: (c) => (reach.Suspended(c), c.send('unsuspend')),
+  Stopping: (c) => (reach.Execute(c), c.send('stop')),
+  // From a standstill the simulator confirms the safe state at once; with the arm mid-move its
+  // category 1 stop takes time, so Aborting can be seen.
+  Aborting: (c) => (reach.Execute(c), c.advance(200), c.send('abort')),
+  Aborted: (c) => (c.send('abort'), c.until('Aborted')),
+  Clearing: (c) => (reach.Aborted(c), c.send('clear')),
+  // A lot of one part: Execute moves on to Completing once that part has been released.
+  Completing: (c) => (reach.Execute(c), c.until('Completing')),
+  Complete: (c) => (reach.Completing(c), c.until('Complete')),
+};
+

@@ -1,0 +1,175 @@
+/**
+ * Random safety schedules on the simulated demo cell in virtual time: e-stop trips and releases,
+ * guard openings, operator commands and silent heartbeats at given times. Every simulated driver is
+ * wrapped by an observer that judges each command at the moment it physically reaches the device,
+ * against the simulator's true state (not the controller's belief).
+ */
+import type { CellDescription } from '../../src/cell/schema.js';
+import { MOTION_COMMANDS, type DeviceCommand, type DeviceDriver } from '../../src/devices/types.js';
+import type { JournalRecord } from '../../src/journal/journal.js';
+import { CellRun } from '../../src/runtime/run.js';
+import { InterlockTable, type LiveState } from '../../src/safety/interlocks.js';
+import { DeviceLogMemory, type DeviceLogEntry } from '../../src/sim/index.js';
+import { VirtualClock } from '../../src/time/clock.js';
+import { expectedAfter, type Command, type State } from '../machines/packmlTable.js';
+import { DEMO_PATH } from '../controller/helpers.js';
+
+export type ScheduledEvent =
+  | { at: number; kind: 'estop'; pressed: boolean }
+  | { at: number; kind: 'guard'; open: boolean }
+  | { at: number; kind: 'command'; word: string }
+  | { at: number; kind: 'silent'; device: string; durationMs: number };
+
+export interface ScheduleResult {
+  journal: JournalRecord[];
+  deviceLog: DeviceLogEntry[];
+  /** Breaches seen by the observer as commands reached the devices. */
+  observed: string[];
+}
+
+/** Wrap the simulator's drivers: judge every command as it reaches a device. */
+function observe(cell: CellDescription, drivers: ReadonlyMap<string, DeviceDriver>, clock: VirtualClock, observed: string[]): Map<string, DeviceDriver> {
+  const table = new InterlockTable(cell);
+  const armTargets = new Map<string, readonly number[]>();
+  const truth: LiveState = {
+    reading: (d) => drivers.get(d)?.read(),
+    motionInFlight: (d) => drivers.get(d)?.read().moving ?? false,
+    armTarget: (d) => (drivers.get(d)?.read().moving ? armTargets.get(d) : undefined),
+  };
+  const wrapped = new Map<string, DeviceDriver>();
+  for (const [name, inner] of drivers) {
+    const desc = cell.devices[name]!;
+    wrapped.set(name, {
+      name: inner.name,
+      kind: inner.kind,
+      configure: () => inner.configure(),
+      activate: () => inner.activate(),
+      deactivate: () => inner.deactivate(),
+      read: () => inner.read(),
+      onFeedback: (l) => inner.onFeedback(l),
+      write: (command: DeviceCommand) => {
+        if (MOTION_COMMANDS.has(command.type)) {
+          const refused = table.refusals(name, command, truth);
+          if (refused.length > 0) observed.push(`t=${clock.now()} ${name} ${command.type} reached the device while ${refused.map((r) => r.interlock).join(', ')} forbids it`);
+          if (command.type === 'move') armTargets.set(name, command.target);
+        }
+        const before = inner.read().outputs;
+        inner.write(command);
+        if (command.type === 'safeState') {
+          const after = inner.read().outputs;
+          for (const [channel, safe] of safeValues(desc)) {
+            const want = safe === 'hold' ? before[channel] : safe === 'on';
+            if (after[channel] !== want) observed.push(`t=${clock.now()} ${name}.${channel} is ${after[channel]} after safeState; its safe value is ${safe}${safe === 'hold' ? ` (${before[channel]})` : ''}`);
+          }
+        }
+      },
+    });
+  }
+  return wrapped;
+}
+
+function safeValues(desc: CellDescription['devices'][string]): Array<[string, 'on' | 'off' | 'hold']> {
+  switch (desc.kind) {
+    case 'feeder':
+      return [['release', desc.release.safeValue]];
+    case 'arm':
+      return [['vacuum', desc.gripper.vacuum.safeValue]];
+    case 'io':
+      return Object.entries(desc.outputs).map(([ch, o]) => [ch, o.safeValue]);
+    default:
+      return [];
+  }
+}
+
+export function runSchedule(events: ScheduledEvent[], options: { seed: number; horizonMs: number }): ScheduleResult {
+  const deviceLog = new DeviceLogMemory();
+  const observed: string[] = [];
+  const run = new CellRun({
+    cellPath: DEMO_PATH,
+    virtualTime: true,
+    keepJournal: true,
+    seed: options.seed,
+    deviceLog,
+    drivers: (ctx) => observe(ctx.cell, ctx.sim.drivers, ctx.clock as VirtualClock, observed),
+  });
+  const clock = run.clock as VirtualClock;
+  run.start();
+  for (const e of events) {
+    clock.setTimeout(() => {
+      switch (e.kind) {
+        case 'estop':
+          return run.sim.setInput('safety_io', 'estop_ok', !e.pressed);
+        case 'guard':
+          return run.sim.setInput('safety_io', 'guard_closed', !e.open);
+        case 'command':
+          return run.send(e.word);
+        case 'silent':
+          return run.sim.inject({ fault: 'heartbeat_silent', device: e.device, durationMs: e.durationMs });
+      }
+    }, e.at);
+  }
+  clock.advanceTo(options.horizonMs);
+  void run.close();
+  return { journal: run.memory!.records(), deviceLog: deviceLog.entries, observed };
+}
+
+/** Indexes of the device-log entries where the e-stop chain opened (true -> false edges only). */
+function estopChainOpenings(log: DeviceLogEntry[]): number[] {
+  let closed = true;
+  const out: number[] = [];
+  log.forEach((e, i) => {
+    if (e.kind !== 'input' || e.channel !== 'estop_ok') return;
+    if (closed && e.value === false) out.push(i);
+    closed = e.value;
+  });
+  return out;
+}
+
+/** Every invariant of the safety rules, on what the run left behind; returns the breaches. */
+export function safetyBreaches(r: ScheduleResult): string[] {
+  const breaches = [...r.observed];
+  const isMotion = (e: DeviceLogEntry) => e.kind === 'command' && e.outcome === 'executed' && MOTION_COMMANDS.has(e.command.type);
+
+  // 1. No motion reaches a device between an e-stop trip and the next accepted Reset.
+  const resets = r.journal.filter((x) => x.kind === 'command' && x.command === 'reset' && x.accepted).map((x) => x.t);
+  const chainOpenings = estopChainOpenings(r.deviceLog);
+  const trips: number[] = [
+    ...chainOpenings.map((i) => r.deviceLog[i]!.t),
+    ...r.journal.filter((x) => x.kind === 'estop' && x.active === true).map((x) => x.t),
+  ];
+  for (const trip of trips) {
+    const reset = resets.find((t) => t > trip) ?? Infinity;
+    for (const e of r.deviceLog) {
+      if (isMotion(e) && e.t > trip && e.t < reset) breaches.push(`motion ${JSON.stringify(e)} after the e-stop trip at ${trip} before a Reset`);
+    }
+  }
+
+  // 1b. At every e-stop trip (the chain opening), every device's next command is its safe state.
+  for (const i of chainOpenings) {
+    const trip = r.deviceLog[i]!;
+    for (const device of new Set(r.deviceLog.filter((e) => e.kind === 'command').map((e) => (e as { device: string }).device))) {
+      const next = r.deviceLog.slice(i + 1).find((e) => e.kind === 'command' && e.device === device);
+      if (next && (next as { command: DeviceCommand }).command.type !== 'safeState') {
+        breaches.push(`after the e-stop trip at ${trip.t}, ${device} first got ${JSON.stringify((next as { command: unknown }).command)}, not its safe state`);
+      }
+      if (!next) breaches.push(`after the e-stop trip at ${trip.t}, ${device} never got its safe state`);
+    }
+  }
+
+  // 2. Never Execute without an explicit Start since boot, the last Stop and the last Abort.
+  let startSince = false;
+  for (const x of r.journal) {
+    if (x.kind === 'command' && x.command === 'start' && x.accepted) startSince = true;
+    if (x.kind !== 'state') continue;
+    if (x.to === 'Stopping' || x.to === 'Stopped' || x.to === 'Aborting' || x.to === 'Aborted') startSince = false;
+    if (x.to === 'Execute' && !startSince) breaches.push(`Execute at ${x.t} without a Start since the last stop (${x.cause})`);
+  }
+
+  // 3. Stop and Abort accepted wherever PackML allows them (and only there).
+  for (const x of r.journal) {
+    if (x.kind !== 'command' || (x.command !== 'stop' && x.command !== 'abort')) continue;
+    const valid = expectedAfter(x.state as State, x.command as Command) !== undefined;
+    if (valid !== x.accepted) breaches.push(`${String(x.command)} in ${String(x.state)} was ${x.accepted ? 'accepted' : `rejected (${String(x.reason)})`}`);
+  }
+  return breaches;
+}
