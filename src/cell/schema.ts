@@ -117,6 +117,7 @@ export const FAULT_KINDS = [
   'link_lost',
   'command_refused',
   'interlock_refused',
+  'unexpected_part',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

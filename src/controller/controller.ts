@@ -59,9 +59,24 @@ export interface ControllerOptions {
   runInfo?: Record<string, unknown>;
 }
 
-type Phase = 'idle' | 'resetting' | 'production';
+type Phase = 'idle' | 'resetting' | 'resyncing' | 'production';
 
 const PRODUCING_STATES: ReadonlySet<PackmlState> = new Set(['Execute', 'Completing']);
+/** After an auto-recoverable fault, how long the cell stays Held before it unholds by itself. */
+const AUTO_RECOVER_DELAY_MS = 200;
+
+/** What an operator or maintainer should look at when a step keeps failing. */
+const WHAT_TO_CHECK: Record<string, string> = {
+  part_not_at_pick: 'check the feeder chute for a jam and the part-present sensor at the pick position',
+  pick_not_cleared: 'check the part-present sensor at the pick position (stuck on?) and whether the gripper really took the part',
+  vacuum_not_ok: 'check the vacuum supply, the suction cup and the vacuum switch',
+  vacuum_not_released: 'check the vacuum valve and the vacuum switch',
+  pose_not_reached: "check the arm's path for an obstruction and the arm controller for errors",
+  index_short: 'check the belt for slip, the motor coupling and the encoder',
+  part_not_at_exit: 'check the exit sensor and whether the part is on the belt',
+  home_not_found: 'check the home sensor, its wiring and the home marks on the belt',
+  axis_position_lost: "check the station board's power supply and its reset cause",
+};
 /** Operator commands handled per turn of the event loop; the rest wait (see receiveCommand). */
 const COMMANDS_PER_TURN = 16;
 
@@ -86,6 +101,14 @@ export class Controller {
   private readonly estopActive = new Map<string, boolean>();
   private readonly protectiveActive = new Map<string, boolean>();
   private readonly blockedBy = new Set<string>();
+  /** Consecutive missed steps per device since its last confirmed step. */
+  private readonly missesInARow = new Map<string, number>();
+  /** The missed step that holds the cell now, and whether it may resume by itself. */
+  private holdingFault: { device: string; kind: string; autoRecoverable: boolean } | undefined;
+  /** Parts Resync found that the controller never released: never adopted, reported. */
+  private readonly quarantined = new Set<string>();
+  private nextQuarantineId = 1;
+  private resyncedInThisState = false;
   private readonly commandBacklog: Array<{ text: string; source: string }> = [];
   private commandsThisTurn = 0;
   private turnEndScheduled = false;
@@ -295,6 +318,7 @@ export class Controller {
     this.journal.record('state', { from, to: state, cause });
     this.publishEvent({ type: 'state.changed', t: this.now(), from: from ?? '', to: state, cause });
     this.options.hooks?.onStateEntered?.(state);
+    this.resyncedInThisState = false;
     switch (state) {
       case 'Resetting':
         this.homedThisReset = false;
@@ -303,14 +327,25 @@ export class Controller {
       case 'Execute':
         this.executeStartedAt ??= this.now();
         this.phase = 'production';
+        this.holdingFault = undefined;
+        break;
+      case 'Unholding':
+      case 'Unsuspending':
+        // Unhold always resyncs first: repairs (re-homing a lost axis), then belief against measurement.
+        this.phase = 'resyncing';
+        break;
+      case 'Held':
+        this.phase = 'idle';
+        this.maybeAutoRecover();
         break;
       case 'Completing':
         this.phase = 'production';
         break;
       case 'Aborting':
-        // Normally already done by the e-stop path; an operator Abort arrives here first.
-        this.commandSafeState();
+        // Normally already done by the e-stop path; an operator Abort arrives here first. Stop the
+        // sequence before the safe state, so feedback it causes cannot start a step.
         this.phase = 'idle';
+        this.commandSafeState();
         break;
       default:
         if (!PRODUCING_STATES.has(state)) this.phase = 'idle';
@@ -325,8 +360,8 @@ export class Controller {
     let done = false;
     switch (s) {
       case 'Resetting':
-        done = this.steps.size === 0 && this.sequence.resetComplete(this.sequenceContext);
-        if (done) this.reconcileBelief('reset');
+        if (this.steps.size > 0 || !this.sequence.resetComplete(this.sequenceContext)) break;
+        done = this.resyncOnce('reset');
         break;
       case 'Starting':
         done = this.readyToStart();
@@ -338,10 +373,12 @@ export class Controller {
         done = this.steps.size === 0 && this.nothingMoves();
         break;
       case 'Unholding':
-      case 'Unsuspending':
-        this.reconcileBelief(s === 'Unholding' ? 'unhold' : 'unsuspend');
-        done = true;
+      case 'Unsuspending': {
+        if (this.steps.size > 0 || !this.nothingMoves()) break;
+        if (this.reading(this.sequence.devices.conveyor.name).axis?.homed !== true) break; // re-homing first
+        done = this.resyncOnce(s === 'Unholding' ? 'unhold' : 'unsuspend');
         break;
+      }
       case 'Aborting':
         done = this.nothingMoves();
         break;
@@ -361,12 +398,105 @@ export class Controller {
     return [...this.drivers.keys()].every((d) => !this.reading(d).moving && !this.inFlight.has(d));
   }
 
+  private allHealthy(): boolean {
+    return [...this.drivers.keys()].every((d) => this.healthy(d));
+  }
+
   private readyToStart(): boolean {
     return (
+      this.allHealthy() &&
       this.sequence.resetComplete(this.sequenceContext) &&
       [...this.estopActive.values()].every((a) => !a) &&
       [...this.protectiveActive.values()].every((a) => !a)
     );
+  }
+
+  /**
+   * An internal hold for a missed step resumes by itself only where the description marks that fault
+   * auto-recoverable, its retries are not used up, and no safety source is active (safety.md rule 3).
+   */
+  private maybeAutoRecover(): void {
+    const fault = this.holdingFault;
+    if (!fault?.autoRecoverable) return;
+    this.clock.setTimeout(() => {
+      const safetyActive = [...this.estopActive.values(), ...this.protectiveActive.values()].some((a) => a);
+      if (this.state !== 'Held' || this.holdingFault !== fault || !fault.autoRecoverable || safetyActive || !this.allHealthy()) return;
+      this.recoveries++;
+      this.journal.record('recovery', { recovery: 'auto_unhold', device: fault.device, message: `${fault.kind} is auto-recoverable: unholding after Resync` });
+      this.publishEvent({ type: 'recovery', t: this.now(), kind: 'auto_unhold', device: fault.device, message: `${fault.kind} is auto-recoverable: unholding after Resync` });
+      this.command('unhold', 'controller:auto-recover');
+    }, AUTO_RECOVER_DELAY_MS);
+  }
+
+  /**
+   * Resync once per acting state; then wait, if needed, until an unknown part has been removed
+   * (it is never adopted). True when the state may complete.
+   */
+  private resyncOnce(reason: string): boolean {
+    // Resync compares belief with measurement: it waits until every device is heard from again.
+    if (!this.allHealthy()) return false;
+    if (!this.resyncedInThisState) {
+      this.resyncedInThisState = true;
+      this.resync(reason);
+    } else {
+      this.quarantineUnknownParts(reason);
+    }
+    return this.quarantined.size === 0;
+  }
+
+  /**
+   * Resync: read what is really true in the cell, compare it with the belief, journal both side by
+   * side, and reconcile the part tracking. Next steps are then derived from this, so a step whose
+   * confirmation was lost but which happened is not repeated, and one that did not is retried.
+   */
+  private resync(reason: string): void {
+    const believed = this.beliefView();
+    this.reconcileBelief(reason);
+    this.quarantineUnknownParts(reason);
+    const measured = this.measuredView();
+    this.recoveries++;
+    this.journal.record('recovery', {
+      recovery: 'resync',
+      reason,
+      message: `Resync on ${reason}: belief compared with measurement`,
+      believed,
+      measured,
+      reconciled: this.beliefView(),
+      quarantined: [...this.quarantined],
+    });
+    this.publishEvent({ type: 'recovery', t: this.now(), kind: 'resync', message: `Resync on ${reason}` });
+  }
+
+  private beliefView(): Record<string, unknown> {
+    return {
+      parts: this.tracker.inCell().map((p) => ({ id: p.id, place: p.place, ...(p.beltMm === undefined ? {} : { beltMm: p.beltMm }) })),
+      indexPending: this.sequence.indexPending,
+    };
+  }
+
+  private measuredView(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of this.drivers.keys()) {
+      const r = this.reading(name);
+      out[name] = { inputs: r.inputs, outputs: r.outputs, moving: r.moving, ...(r.joints ? { joints: r.joints } : {}), ...(r.axis ? { axis: r.axis } : {}) };
+    }
+    return out;
+  }
+
+  /** A part at the pick position that the controller never released is reported, never adopted. */
+  private quarantineUnknownParts(reason: string): void {
+    const atPick = this.reading(this.sequence.devices.feeder.name).inputs.part_at_pick === true;
+    const explained = this.tracker.find('at_pick') !== undefined || this.tracker.find('feeding') !== undefined;
+    if (!atPick) {
+      for (const id of this.quarantined) this.journal.record('part', { partId: id, event: 'removed', reason: `${reason}: the pick position is clear` });
+      this.quarantined.clear();
+      return;
+    }
+    if (explained || this.quarantined.size > 0) return;
+    const id = `Q${this.nextQuarantineId++}`;
+    this.quarantined.add(id);
+    this.journal.record('part', { partId: id, event: 'quarantined', reason: `${reason}: a part the controller never released is at the pick position` });
+    this.raiseFault('unexpected_part', `an unknown part (${id}) is at the pick position: remove it; the cell waits until it is gone`, this.sequence.devices.feeder.name);
   }
 
   /**
@@ -414,6 +544,9 @@ export class Controller {
         const before = this.readings.get(device);
         this.readings.set(device, fb.reading);
         const ioChanged = !before || changedIo(before, fb.reading);
+        if (device === this.sequence.devices.conveyor.name && before?.inputs.part_at_exit !== fb.reading.inputs.part_at_exit) {
+          this.sequence.exitSensorChanged(fb.reading.inputs.part_at_exit === true);
+        }
         if (before && ioChanged) {
           this.journal.record('device.feedback', { device, inputs: fb.reading.inputs, outputs: fb.reading.outputs, moving: fb.reading.moving });
         }
@@ -432,11 +565,15 @@ export class Controller {
         this.journal.record('device.feedback', { device, feedback: 'motionDone', command: fb.command.type });
         this.steps.motionDone(device);
         break;
-      case 'reset':
+      case 'reset': {
         this.journal.record('device.feedback', { device, feedback: 'reset', cause: fb.cause });
         this.inFlight.delete(device);
+        // The rebooted board forgot the command: its step is abandoned, not missed (Resync repairs).
+        const cut = this.steps.abandon(device);
+        if (cut) this.journal.record('step', { device, step: cut.name, phase: 'abandoned', ...(cut.partId ? { partId: cut.partId } : {}) });
         this.raiseFault('axis_position_lost', `${device} reset (${fb.cause}): its position is lost until homed`, device);
         break;
+      }
       case 'refused':
         this.journal.record('device.feedback', { device, feedback: 'refused', reason: fb.reason });
         this.inFlight.delete(device);
@@ -464,11 +601,14 @@ export class Controller {
         this.blockedBy.clear();
         if (this.phase !== 'idle') {
           for (const station of this.sequence.stations) {
-            if (this.steps.busy(station)) continue;
+            // A silent station's readings are stale: start nothing on it until it is heard again.
+            if (this.steps.busy(station) || !this.healthy(station)) continue;
             const spec =
               this.phase === 'resetting'
                 ? this.sequence.nextResetStep(station, this.sequenceContext, this.homedThisReset)
-                : this.sequence.nextProductionStep(station, this.sequenceContext);
+                : this.phase === 'resyncing'
+                  ? this.sequence.nextRepairStep(station, this.sequenceContext)
+                  : this.sequence.nextProductionStep(station, this.sequenceContext);
             if (!spec) continue;
             // The sequence waits on an interlock instead of failing.
             const refusals = this.interlocks.refusals(station, spec.command, this.live);
@@ -496,6 +636,17 @@ export class Controller {
   /** The last step before a command leaves for a device: check again, journal, then send. */
   private dispatch(spec: StepSpec): void {
     const { device, command } = spec;
+    const latched = this.estopLatchedReason();
+    if (latched) {
+      // Nothing but the safe state reaches a device while an e-stop source is active.
+      this.journal.record('interlock.refused', { interlock: latched, device, command, stage: 'dispatch' });
+      this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock: latched, device, command: command.type });
+      return;
+    }
+    if (!this.healthy(device)) {
+      this.journal.record('interlock.refused', { interlock: `${device} unhealthy`, device, command, stage: 'dispatch' });
+      return;
+    }
     if (MOTION_COMMANDS.has(command.type)) {
       const reason = this.motionForbiddenReason();
       const refusals = this.interlocks.refusals(device, command, this.live);
@@ -518,10 +669,18 @@ export class Controller {
     this.drivers.get(device)!.write(command);
   }
 
-  /** Why no motion may start at all now, if so. */
-  private motionForbiddenReason(): string | undefined {
+  /** Why nothing but the safe state may reach a device now, if so. */
+  private estopLatchedReason(): string | undefined {
     const active = [...this.estopActive].filter(([, a]) => a).map(([n]) => n);
     if (active.length > 0) return `e-stop latched (${active.join(', ')})`;
+    if (this.state === 'Aborting' || this.state === 'Aborted') return `cell is ${this.state}`;
+    return undefined;
+  }
+
+  /** Why no motion may start at all now, if so. */
+  private motionForbiddenReason(): string | undefined {
+    const latched = this.estopLatchedReason();
+    if (latched) return latched;
     if (this.state === 'Aborting' || this.state === 'Aborted') return `cell is ${this.state}`;
     return undefined;
   }
@@ -541,8 +700,12 @@ export class Controller {
       }
       if (step.device === this.sequence.devices.conveyor.name && step.name === 'home') {
         this.homedThisReset = true;
-        this.sequence.axisHomed();
+        if (this.sequence.axisHomed(this.sequenceContext)) {
+          this.recoveries++;
+          this.journal.record('recovery', { recovery: 'index_completed_by_homing', device: step.device, message: 'homing finished the index that was cut short; the part is at the exit' });
+        }
       }
+      this.missesInARow.delete(step.device);
       const totals = this.tracker.totals();
       if (totals.exited > 0) this.lastExitAt = this.now();
       if (
@@ -561,17 +724,34 @@ export class Controller {
     }
     const evidence = step.evidence();
     this.journal.record('step', { device: step.device, step: step.name, phase: 'missed', reason: outcome.reason, ...partField });
-    this.raiseFault(
-      outcome.fault,
-      `${step.device} ${step.name}: confirmation ${outcome.reason === 'late' ? 'missing at its deadline' : 'contradicts the command'}`,
-      step.device,
-      { step: step.name, ...partField, believed: evidence.believed, measured: evidence.measured },
-    );
+    const desc = this.cell.devices[step.device]!;
+    const misses = (this.missesInARow.get(step.device) ?? 0) + 1;
+    this.missesInARow.set(step.device, misses);
+    const exhausted = misses > desc.faults.retries;
+    const what = `${step.device} ${step.name}: confirmation ${outcome.reason === 'late' ? 'missing at its deadline' : 'contradicts the command'}`;
+    const message = exhausted
+      ? `${what}; ${misses - 1} ${misses - 1 === 1 ? 'retry' : 'retries'} used up. Believed ${JSON.stringify(evidence.believed)}, measured ${JSON.stringify(evidence.measured)}: ${WHAT_TO_CHECK[outcome.fault] ?? 'check the device'}, then Unhold`
+      : what;
+    const autoRecoverable = !exhausted && (desc.faults.autoRecoverable as readonly string[]).includes(outcome.fault);
+    // A second fault while holding can only take away the right to resume by itself.
+    this.holdingFault = { device: step.device, kind: outcome.fault, autoRecoverable: autoRecoverable && (this.holdingFault?.autoRecoverable ?? true) };
+    this.raiseFault(outcome.fault, message, step.device, {
+      step: step.name,
+      ...partField,
+      believed: evidence.believed,
+      measured: evidence.measured,
+      retry: misses,
+      retries: desc.faults.retries,
+      ...(exhausted ? { retriesExhausted: true } : {}),
+    });
     this.afterInput();
   }
 
   private raiseFault(kind: string, message: string, device?: string, extra: Record<string, unknown> = {}): void {
     this.faults++;
+    // Only a missed step (handled above) may be auto-recoverable; any other fault needs the operator.
+    if (extra.step === undefined && this.holdingFault) this.holdingFault.autoRecoverable = false;
+    if (extra.step === undefined && !this.holdingFault) this.holdingFault = { device: device ?? '', kind, autoRecoverable: false };
     this.journal.record('fault', { fault: kind, ...(device ? { device } : {}), message, ...extra });
     const partId = typeof extra.partId === 'string' ? extra.partId : undefined;
     this.publishEvent({ type: 'fault', t: this.now(), kind, ...(device ? { device } : {}), message, ...(partId ? { partId } : {}) });
@@ -606,6 +786,7 @@ export class Controller {
       this.estopActive.set(source.name, active);
       if (active) {
         // Safe state first, then tell the machine: nothing queued may come before it.
+        this.phase = 'idle';
         this.commandSafeState();
         this.journal.record('estop', { source: source.name, active: true });
         this.publishEvent({ type: 'estop', t: this.now(), source: source.name, active: true });
@@ -633,6 +814,8 @@ export class Controller {
    * kept). Motions cut short are abandoned, not missed; the sequence resumes from measured state.
    */
   private protectiveStop(stop: ProtectiveStop): void {
+    // No new step may start from here on, even from feedback the stop commands themselves cause.
+    this.phase = 'idle';
     for (const [name, driver] of this.drivers) {
       const moving = this.inFlight.has(name) || this.reading(name).moving;
       if (stop.category === 1) {
@@ -723,6 +906,7 @@ export class Controller {
     if (desc.safetyRelevant) {
       const source = `heartbeat:${device}`;
       this.estopActive.set(source, true);
+      this.phase = 'idle';
       this.commandSafeState();
       this.journal.record('estop', { source, active: true, message });
       this.publishEvent({ type: 'estop', t: this.now(), source, active: true });

@@ -216,10 +216,11 @@ export class PickPlaceSequence {
       command: { type: 'index', steps },
       expectedMs: trapezoidMs(remainingMm, c.axis.maxSpeedMmS, c.axis.accelMmS2),
       onDispatched: () => {
+        if (this.indexTargetCount === undefined) this.exitSeenDuringIndex = false;
         this.indexTargetCount = expectedCount;
       },
       waitsAfterMotionDone: false,
-      confirmed: () => encoderOk() && (!arrivesAtExit || partAtExit()),
+      confirmed: () => encoderOk() && (!arrivesAtExit || partAtExit() || this.exitSeenDuringIndex),
       // Which fault a miss is depends on what failed: the belt itself, or only the part sensor.
       diagnose: () => (encoderOk() ? 'part_not_at_exit' : 'index_short'),
       evidence: () => ({
@@ -229,11 +230,7 @@ export class PickPlaceSequence {
       fault: 'index_short',
       onConfirmed: () => {
         this.indexTargetCount = undefined;
-        t.advanceBelt(c.indexMm);
-        for (const p of t.inCell()) {
-          if (p.place !== 'on_belt') continue;
-          if (arrivesAtExit && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6) t.finish(p.id, 'exited');
-        }
+        this.bookIndex(t);
       },
     };
   }
@@ -260,9 +257,51 @@ export class PickPlaceSequence {
   /** Encoder count the belt must reach to finish the index under way (kept across a stop). */
   private indexTargetCount: number | undefined;
 
-  /** Forget the index target: homing zeroes the encoder. */
-  axisHomed(): void {
+  /** Belief after a completed index: the belt's parts moved one index; one at the exit has exited. */
+  private bookIndex(t: PartTracker): void {
+    this.exitSeenDuringIndex = false;
+    const c = this.devices.conveyor.desc;
+    t.advanceBelt(c.indexMm);
+    for (const p of t.inCell()) {
+      if (p.place === 'on_belt' && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6) t.finish(p.id, 'exited');
+    }
+  }
+
+  /** The exit sensor saw a part arrive since the pending index started (the part may be gone now). */
+  private exitSeenDuringIndex = false;
+
+  /** The controller reports every change of the exit sensor here. */
+  exitSensorChanged(value: boolean): void {
+    if (value && this.indexTargetCount !== undefined) this.exitSeenDuringIndex = true;
+  }
+
+  /** Is an index under way or cut short (its target not yet reached and confirmed)? */
+  get indexPending(): boolean {
+    return this.indexTargetCount !== undefined;
+  }
+
+  /**
+   * The axis was homed. Homing zeroes the encoder, so an index target is meaningless now; and as the
+   * home marks are one index apart, homing after an index was cut short finished that index if the
+   * belt had started it. The exit sensor decides: the part is there, or the index never happened.
+   * Returns true when an index was booked.
+   */
+  axisHomed(ctx: SequenceContext): boolean {
+    const pending = this.indexTargetCount !== undefined;
     this.indexTargetCount = undefined;
+    const c = this.devices.conveyor.desc;
+    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+    if (!pending || !arrivesAtExit || !ctx.tracker.find('on_belt', c.placePositionMm)) return false;
+    if (ctx.reading(this.devices.conveyor.name).inputs.part_at_exit !== true) return false;
+    this.bookIndex(ctx.tracker);
+    return true;
+  }
+
+  /** Repairs Resync makes before production may resume: a conveyor that lost its position is homed. */
+  nextRepairStep(device: string, ctx: SequenceContext): StepSpec | undefined {
+    if (device !== this.devices.conveyor.name) return undefined;
+    if (ctx.reading(device).axis?.homed === true) return undefined;
+    return this.nextResetStep(device, ctx, false);
   }
 
   /**
@@ -274,15 +313,12 @@ export class PickPlaceSequence {
     const c = conveyor.desc;
     const r = ctx.reading(conveyor.name);
     if (this.indexTargetCount === undefined || !r.axis?.homed || r.moving) return false;
-    if (Math.abs(this.indexTargetCount - r.axis.encoderCount) > c.axis.toleranceMm * c.axis.encoderCountsPerMm) return false;
+    const reached = Math.abs(this.indexTargetCount - r.axis.encoderCount) <= c.axis.toleranceMm * c.axis.encoderCountsPerMm;
+    // Short of the target, but the exit sensor saw the part arrive: it reached the exit (and may
+    // already have been taken away by the downstream); the belt's shortfall stays in its encoder.
+    if (!reached && !this.exitSeenDuringIndex) return false;
     this.indexTargetCount = undefined;
-    ctx.tracker.advanceBelt(c.indexMm);
-    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
-    for (const p of ctx.tracker.inCell()) {
-      if (p.place === 'on_belt' && arrivesAtExit && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6 && r.inputs.part_at_exit) {
-        ctx.tracker.finish(p.id, 'exited');
-      }
-    }
+    this.bookIndex(ctx.tracker);
     return true;
   }
 

@@ -31,7 +31,27 @@ const physical: Record<string, (log: Rec[], journal: Rec[]) => void> = {
     expect(executed(log).filter((e) => e.device === 'feeder' && e.command.type === 'release' && e.t > reported.t)).toEqual([]);
   },
   feeder_jam: (log) => expect(log.some((e) => e.kind === 'part' && e.event === 'jammed')).toBe(true),
-  arm_stall: (log) => expect(log.some((e) => e.kind === 'motion' && e.device === 'arm' && e.how === 'stalled')).toBe(true),
+  arm_stall: (log) => {
+    const stall = log.findIndex((e) => e.kind === 'motion' && e.device === 'arm' && e.how === 'stalled');
+    expect(stall).toBeGreaterThan(0);
+    const stoppedAt = (log[stall] as { joints: number[] }).joints;
+    // The next move is re-seeded from where the arm really stopped: to the nearer approach pose,
+    // never straight on to the stale target.
+    const next = log.slice(stall + 1).find((e) => e.kind === 'command' && e.device === 'arm' && e.command.type === 'move' && e.outcome === 'executed');
+    const poses = { above_pick: [-0.6, -0.9, 1.3, 0, 1.2, 0], above_place: [0.9, -0.9, 1.3, 0, 1.2, 0] };
+    const dist = (q: number[]) => Math.hypot(...q.map((v, j) => v - stoppedAt[j]!));
+    const nearer = dist(poses.above_pick) <= dist(poses.above_place) ? 'above_pick' : 'above_place';
+    expect(next?.command.pose).toBe(nearer);
+  },
+  retries_exhausted: (log, journal) => {
+    const faults = journal.filter((r) => r.kind === 'fault' && r.fault === 'pose_not_reached');
+    expect(faults.map((f) => f.retry)).toEqual([1, 2, 3]);
+    const last = faults.at(-1)!;
+    expect(last.retriesExhausted).toBe(true);
+    expect(last.message).toMatch(/2 retries used up\. Believed .* measured .*check the arm's path for an obstruction/);
+    // Stays Held: nothing moves after the last fault.
+    expect(executed(log).filter((e) => MOTION.has(e.command.type) && e.t > last.t)).toEqual([]);
+  },
   lost_confirmation: (log) => {
     expect(log.filter((e) => e.kind === 'feedback' && e.device === 'arm' && e.outcome === 'lost').length).toBe(3);
     // Not repeated: the arm never receives the same move twice in a row.
@@ -43,6 +63,7 @@ const physical: Record<string, (log: Rec[], journal: Rec[]) => void> = {
     const reset = log.find((e) => e.kind === 'fault' && e.fault.fault === 'mcu_reset')!.t;
     // Its position is lost: the conveyor may not index again before it is homed.
     const after = executed(log).filter((e) => e.device === 'conveyor' && e.t > reset).map((e) => e.command.type);
+    expect(after).toContain('home');
     expect(after.indexOf('index') === -1 || after.indexOf('home') < after.indexOf('index')).toBe(true);
   },
   estop_trip_and_release: (log, journal) => {

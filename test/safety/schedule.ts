@@ -113,6 +113,17 @@ export function runSchedule(events: ScheduledEvent[], options: { seed: number; h
   return { journal: run.memory!.records(), deviceLog: deviceLog.entries, observed };
 }
 
+/** [silent, resumed] intervals of a device's link (resumed = Infinity if still silent). */
+function silentIntervals(log: DeviceLogEntry[], device: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const e of log) {
+    if (e.kind !== 'link' || e.device !== device) continue;
+    if (e.event === 'silent') out.push([e.t, Infinity]);
+    else if (out.length > 0) out[out.length - 1]![1] = e.t;
+  }
+  return out;
+}
+
 /** Indexes of the device-log entries where the e-stop chain opened (true -> false edges only). */
 function estopChainOpenings(log: DeviceLogEntry[]): number[] {
   let closed = true;
@@ -133,10 +144,22 @@ export function safetyBreaches(r: ScheduleResult): string[] {
   // 1. No motion reaches a device between an e-stop trip and the next accepted Reset.
   const resets = r.journal.filter((x) => x.kind === 'command' && x.command === 'reset' && x.accepted).map((x) => x.t);
   const chainOpenings = estopChainOpenings(r.deviceLog);
-  const trips: number[] = [
-    ...chainOpenings.map((i) => r.deviceLog[i]!.t),
-    ...r.journal.filter((x) => x.kind === 'estop' && x.active === true).map((x) => x.t),
-  ];
+  const controllerTrips = r.journal.filter((x) => x.kind === 'estop' && x.active === true).map((x) => x.t);
+  // An e-stop pressed while the safety I/O board's link is silent cannot reach the controller (the
+  // hardware relay covers that); the controller must then trip on the lost heartbeat, within
+  // period x misses plus one check period. Until then, it cannot know.
+  const silent = silentIntervals(r.deviceLog, 'safety_io');
+  const detectionBoundMs = 50 * 3 + 50 + 1;
+  const knownAt = (t: number): number => {
+    const gap = silent.find(([from, to]) => t >= from && t <= to);
+    if (!gap) return t;
+    const detected = controllerTrips.find((x) => x >= gap[0]) ?? Infinity;
+    if (detected > gap[0] + detectionBoundMs && t < gap[0] + detectionBoundMs) {
+      breaches.push(`safety_io silent from ${gap[0]}: its heartbeat loss was not detected within ${detectionBoundMs} ms`);
+    }
+    return Math.min(Math.max(t, detected), Math.max(t, gap[1]));
+  };
+  const trips: number[] = [...chainOpenings.map((i) => knownAt(r.deviceLog[i]!.t)), ...controllerTrips];
   for (const trip of trips) {
     const reset = resets.find((t) => t > trip) ?? Infinity;
     for (const e of r.deviceLog) {
@@ -145,14 +168,22 @@ export function safetyBreaches(r: ScheduleResult): string[] {
   }
 
   // 1b. At every e-stop trip (the chain opening), every device's next command is its safe state.
-  for (const i of chainOpenings) {
-    const trip = r.deviceLog[i]!;
+  for (const opening of chainOpenings) {
+    const opened = r.deviceLog[opening]!;
+    // Judge from the moment the controller could know (see above).
+    const from = knownAt(opened.t);
+    const trip = { t: from };
+    const i = from === opened.t ? opening : r.deviceLog.findIndex((e) => e.t >= from);
+    if (i < 0) continue;
+    const lastReset = Math.max(0, ...resets.filter((t) => t <= trip.t));
     for (const device of new Set(r.deviceLog.filter((e) => e.kind === 'command').map((e) => (e as { device: string }).device))) {
       const next = r.deviceLog.slice(i + 1).find((e) => e.kind === 'command' && e.device === device);
       if (next && (next as { command: DeviceCommand }).command.type !== 'safeState') {
         breaches.push(`after the e-stop trip at ${trip.t}, ${device} first got ${JSON.stringify((next as { command: unknown }).command)}, not its safe state`);
       }
-      if (!next) breaches.push(`after the e-stop trip at ${trip.t}, ${device} never got its safe state`);
+      // Safe now: commanded safe at this trip, or already latched safe by an earlier one since the last Reset.
+      const safe = r.deviceLog.some((e) => e.kind === 'command' && e.device === device && e.command.type === 'safeState' && e.t >= lastReset);
+      if (!safe) breaches.push(`after the e-stop trip at ${trip.t}, ${device} never got its safe state`);
     }
   }
 
