@@ -118,6 +118,7 @@ export const FAULT_KINDS = [
   'command_refused',
   'interlock_refused',
   'unexpected_part',
+  'persistence_failed',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

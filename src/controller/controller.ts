@@ -29,12 +29,21 @@ import { InterlockTable, type LiveState } from '../safety/interlocks.js';
 import type { Clock, TimerId } from '../time/clock.js';
 import { PartTracker } from './parts.js';
 import { PickPlaceSequence, type SequenceContext } from './pickPlace.js';
-import { StepRunner, type StepOutcome, type StepSpec } from './steps.js';
+import { StepRunner, type ActiveStep, type StepOutcome, type StepSpec } from './steps.js';
+import type { DurableStore, OpenResult } from '../persist/index.js';
+
+/** Version of what the controller persists; a persisted belief of another version is set aside. */
+export const BELIEF_VERSION = 'workcell-belief-1/packml-1/pick-place-1';
 
 export interface ControllerHooks {
   /** Cycle n starts: the n-th part has been released. */
   onCycle?(n: number): void;
   onStateEntered?(state: PackmlState): void;
+  /** Test points for crash tests: an intent became durable; its command was sent; Resync runs; a step starts. */
+  onIntentDurable?(seq: number): void;
+  onSent?(seq: number, device: string, step: string): void;
+  onResync?(): void;
+  onStepStart?(device: string, step: string): void;
 }
 
 export interface ControllerOptions {
@@ -109,6 +118,11 @@ export class Controller {
   private readonly quarantined = new Set<string>();
   private nextQuarantineId = 1;
   private resyncedInThisState = false;
+  private store: DurableStore | undefined;
+  private readonly intentSeq = new Map<number, number>();
+  private readonly pendingIntents = new Set<Promise<void>>();
+  private savedBeliefVersion = -1;
+  private openIntentsFromLastRun: unknown[] = [];
   private readonly commandBacklog: Array<{ text: string; source: string }> = [];
   private commandsThisTurn = 0;
   private turnEndScheduled = false;
@@ -138,6 +152,8 @@ export class Controller {
   lastExitAt: number | undefined;
   faults = 0;
   recoveries = 0;
+  /** Parts that exited in an earlier life of this controller (restored belief): not this run's throughput. */
+  exitedBeforeThisRun = 0;
 
   constructor(private readonly options: ControllerOptions) {
     this.cell = options.cell;
@@ -196,6 +212,7 @@ export class Controller {
       ...this.options.runInfo,
       activeEstopSources: activeAtBoot,
     });
+    this.takeOverPersistedBelief();
 
     this.actor = createActor(cellMachine, { input: { activeEstopSources: activeAtBoot }, clock: this.clock });
     const subs = [
@@ -221,6 +238,24 @@ export class Controller {
     this.publishState();
   }
 
+  /**
+   * Persist the belief and a write-ahead log of motion intents in `store` (already opened). A
+   * belief loaded from it is taken over at start(); the machines still boot fresh, and the next
+   * Reset resyncs that belief against what the devices measure.
+   */
+  attachStore(store: DurableStore, opened: OpenResult): void {
+    if (this.started) throw new Error('attach the store before start()');
+    this.store = store;
+    this.openedStore = opened;
+  }
+
+  private openedStore: OpenResult | undefined;
+
+  /** Real work virtual time must wait for: intents being made durable. */
+  pendingWork(): Promise<unknown> | undefined {
+    return this.pendingIntents.size > 0 ? Promise.all(this.pendingIntents) : undefined;
+  }
+
   dispose(): void {
     if (this.diagnosticsTimer !== undefined) this.clock.clearTimeout(this.diagnosticsTimer);
     if (this.heartbeatTimer !== undefined) this.safetyClock.clearTimeout(this.heartbeatTimer);
@@ -237,6 +272,53 @@ export class Controller {
 
   get mode(): string {
     return this.actor.getSnapshot().context.mode;
+  }
+
+  private takeOverPersistedBelief(): void {
+    const opened = this.openedStore;
+    if (!opened) return;
+    for (const warning of (opened as { warnings?: string[] }).warnings ?? []) {
+      this.journal.record('recovery', { recovery: 'persistence_warning', message: warning });
+    }
+    if (opened.kind === 'setAside') {
+      const message = `persisted state set aside (${opened.reason}); moved to ${opened.movedTo}`;
+      this.journal.record('recovery', { recovery: 'belief_set_aside', message });
+      this.alarms.push({ id: this.nextAlarmId++, t: this.now(), kind: 'belief_set_aside', message, acknowledged: false });
+      return;
+    }
+    if (opened.kind !== 'loaded') return;
+    const saved = opened.belief.belief as { parts: never[]; counts: never; indexTargetCount?: number };
+    this.tracker.restore({ parts: saved.parts, counts: saved.counts });
+    this.sequence.restoreIndexTarget(saved.indexTargetCount);
+    this.openIntentsFromLastRun = opened.openIntents;
+    this.exitedBeforeThisRun = this.tracker.exited;
+    this.savedBeliefVersion = this.tracker.version;
+    this.journal.record('recovery', {
+      recovery: 'belief_restored',
+      message: `belief of the last run restored (${saved.parts.length} parts in the cell); Reset resyncs it against the devices`,
+      parts: saved.parts,
+      counts: saved.counts,
+      openIntents: opened.openIntents,
+    });
+  }
+
+  private saveBelief(): void {
+    if (!this.store || this.tracker.version === this.savedBeliefVersion) return;
+    this.savedBeliefVersion = this.tracker.version;
+    this.store.saveBelief({
+      format: 1,
+      machineVersion: BELIEF_VERSION,
+      cellHash: this.options.cellHash,
+      savedAtWall: new Date().toISOString(),
+      belief: { ...this.tracker.snapshot(), indexTargetCount: this.sequence.indexTarget },
+    });
+  }
+
+  private settleIntent(step: ActiveStep, outcome: 'confirmed' | 'missed' | 'abandoned'): void {
+    const seq = this.intentSeq.get(step.id);
+    if (seq === undefined) return;
+    this.intentSeq.delete(step.id);
+    this.store?.writeOutcome(seq, outcome);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -450,6 +532,7 @@ export class Controller {
    * confirmation was lost but which happened is not repeated, and one that did not is retried.
    */
   private resync(reason: string): void {
+    this.options.hooks?.onResync?.();
     const believed = this.beliefView();
     this.reconcileBelief(reason);
     this.quarantineUnknownParts(reason);
@@ -463,7 +546,12 @@ export class Controller {
       measured,
       reconciled: this.beliefView(),
       quarantined: [...this.quarantined],
+      ...(this.openIntentsFromLastRun.length > 0 ? { openIntentsOfLastRun: this.openIntentsFromLastRun } : {}),
     });
+    // Intents of the last run whose outcome was never written: Resync has now accounted for what
+    // really happened, so they are closed.
+    for (const intent of this.openIntentsFromLastRun as Array<{ seq: number }>) this.store?.writeOutcome(intent.seq, 'abandoned');
+    this.openIntentsFromLastRun = [];
     this.publishEvent({ type: 'recovery', t: this.now(), kind: 'resync', message: `Resync on ${reason}` });
   }
 
@@ -570,6 +658,7 @@ export class Controller {
         this.inFlight.delete(device);
         // The rebooted board forgot the command: its step is abandoned, not missed (Resync repairs).
         const cut = this.steps.abandon(device);
+        if (cut) this.settleIntent(cut, 'abandoned');
         if (cut) this.journal.record('step', { device, step: cut.name, phase: 'abandoned', ...(cut.partId ? { partId: cut.partId } : {}) });
         this.raiseFault('axis_position_lost', `${device} reset (${fb.cause}): its position is lost until homed`, device);
         break;
@@ -586,6 +675,7 @@ export class Controller {
   /** After any input: start what may start, complete acting states, publish what changed. */
   private afterInput(): void {
     this.tick();
+    this.saveBelief();
     this.publishState();
   }
 
@@ -633,43 +723,106 @@ export class Controller {
     }
   }
 
-  /** The last step before a command leaves for a device: check again, journal, then send. */
-  private dispatch(spec: StepSpec): void {
-    const { device, command } = spec;
+  /**
+   * The last check before a command leaves for a device (`stage` dispatch, and again at send when
+   * the intent had to be made durable first): the e-stop latch, the device's health, the interlocks.
+   */
+  private mayLeave(device: string, command: DeviceCommand, stage: 'dispatch' | 'send'): boolean {
     const latched = this.estopLatchedReason();
     if (latched) {
       // Nothing but the safe state reaches a device while an e-stop source is active.
-      this.journal.record('interlock.refused', { interlock: latched, device, command, stage: 'dispatch' });
+      this.journal.record('interlock.refused', { interlock: latched, device, command, stage });
       this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock: latched, device, command: command.type });
-      return;
+      return false;
     }
     if (!this.healthy(device)) {
-      this.journal.record('interlock.refused', { interlock: `${device} unhealthy`, device, command, stage: 'dispatch' });
-      return;
+      this.journal.record('interlock.refused', { interlock: `${device} unhealthy`, device, command, stage });
+      return false;
     }
     if (MOTION_COMMANDS.has(command.type)) {
       const reason = this.motionForbiddenReason();
       const refusals = this.interlocks.refusals(device, command, this.live);
       if (reason || refusals.length > 0) {
         const interlock = reason ?? refusals.map((r) => r.interlock).join(', ');
-        this.journal.record('interlock.refused', { interlock, device, command, stage: 'dispatch' });
+        this.journal.record('interlock.refused', { interlock, device, command, stage });
         this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock, device, command: command.type });
-        this.raiseFault('interlock_refused', `${command.type} to ${device} refused at dispatch by ${interlock}`, device);
-        return;
+        this.raiseFault('interlock_refused', `${command.type} to ${device} refused at ${stage} by ${interlock}`, device);
+        return false;
       }
-      this.inFlight.set(device, command);
     }
+    return true;
+  }
+
+  /**
+   * Start a step. With a durable store the intent is made durable first (write-ahead), and the
+   * command leaves only then, after checking everything again: the world may have changed.
+   */
+  private dispatch(spec: StepSpec): void {
+    const { device, command } = spec;
+    if (!this.mayLeave(device, command, 'dispatch')) return;
+    if (MOTION_COMMANDS.has(command.type)) this.inFlight.set(device, command);
     spec.onDispatched?.();
     const step = this.steps.begin(spec);
     this.journal.record('step', { device, step: spec.name, phase: 'start', ...(step.partId ? { partId: step.partId } : {}) });
-    this.journal.record('device.command', { device, command, step: spec.name, ...(step.partId ? { partId: step.partId } : {}) });
-    if (spec.name === 'release' && device === this.sequence.devices.feeder.name) {
+    this.options.hooks?.onStepStart?.(device, spec.name);
+    const store = this.store;
+    if (!store) {
+      this.send(step);
+      return;
+    }
+    const seq = store.nextSeq();
+    this.intentSeq.set(step.id, seq);
+    const pending = store
+      .writeIntent({ seq, device, step: spec.name, command, ...(step.partId ? { partId: step.partId } : {}) })
+      .then(
+        () => this.intentDurable(step, seq),
+        (error: unknown) => this.persistenceFailed(step, error),
+      )
+      .finally(() => this.pendingIntents.delete(pending));
+    this.pendingIntents.add(pending);
+  }
+
+  private intentDurable(step: ActiveStep, seq: number): void {
+    this.options.hooks?.onIntentDurable?.(seq);
+    if (this.steps.get(step.device)?.id !== step.id) return; // cut short meanwhile (its outcome is written)
+    if (!this.mayLeave(step.device, step.command, 'send')) {
+      this.steps.abandon(step.device);
+      this.inFlight.delete(step.device);
+      this.settleIntent(step, 'abandoned');
+      this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
+      this.afterInput();
+      return;
+    }
+    this.send(step);
+    this.store?.writeOutcome(seq, 'sent');
+    this.options.hooks?.onSent?.(seq, step.device, step.name);
+    this.afterInput();
+  }
+
+  /** The disk failed: no further motion may leave (the intent cannot be made durable). */
+  private persistenceFailed(step: ActiveStep, error: unknown): void {
+    const message = `the durable store failed (${error instanceof Error ? error.message : String(error)}): no motion can be made durable, so none is sent`;
+    if (this.steps.get(step.device)?.id === step.id) {
+      this.steps.abandon(step.device);
+      this.inFlight.delete(step.device);
+    }
+    this.store = undefined;
+    this.storeFailed = true;
+    this.raiseFault('persistence_failed', message);
+    this.afterInput();
+  }
+
+  private storeFailed = false;
+
+  private send(step: ActiveStep): void {
+    const { device, command } = step;
+    this.journal.record('device.command', { device, command, step: step.name, ...(step.partId ? { partId: step.partId } : {}) });
+    if (step.name === 'release' && device === this.sequence.devices.feeder.name) {
       this.options.hooks?.onCycle?.(this.tracker.totals().released);
     }
     this.drivers.get(device)!.write(command);
   }
 
-  /** Why nothing but the safe state may reach a device now, if so. */
   private estopLatchedReason(): string | undefined {
     const active = [...this.estopActive].filter(([, a]) => a).map(([n]) => n);
     if (active.length > 0) return `e-stop latched (${active.join(', ')})`;
@@ -681,6 +834,7 @@ export class Controller {
   private motionForbiddenReason(): string | undefined {
     const latched = this.estopLatchedReason();
     if (latched) return latched;
+    if (this.storeFailed) return 'the durable store failed';
     if (this.state === 'Aborting' || this.state === 'Aborted') return `cell is ${this.state}`;
     return undefined;
   }
@@ -689,6 +843,7 @@ export class Controller {
     const { step } = outcome;
     // The controller is done waiting for this command; physical motion still shows in the reading.
     this.inFlight.delete(step.device);
+    this.settleIntent(step, outcome.kind === 'confirmed' ? 'confirmed' : 'missed');
     const partField = step.partId ? { partId: step.partId } : {};
     if (outcome.kind === 'confirmed') {
       this.journal.record('step', { device: step.device, step: step.name, phase: 'done', ...partField, ...(outcome.via === 'measurement' ? { via: 'measurement' } : {}) });
@@ -829,6 +984,7 @@ export class Controller {
       if (step && MOTION_COMMANDS.has(step.command.type)) {
         this.steps.abandon(name);
         this.inFlight.delete(name);
+        this.settleIntent(step, 'abandoned');
         this.journal.record('step', { device: name, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
       }
     }
@@ -844,6 +1000,7 @@ export class Controller {
     }
     for (const step of this.steps.abandonAll()) {
       this.inFlight.delete(step.device);
+      this.settleIntent(step, 'abandoned');
       this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
     }
   }

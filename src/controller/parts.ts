@@ -30,6 +30,8 @@ export class PartTracker {
   private readonly outcomes = new Map<string, PartOutcome>();
   /** Release-to-exit times of exited parts, ms. */
   readonly cycleTimes: number[] = [];
+  /** Bumped on every change of the belief, so it is persisted only when it changed. */
+  version = 0;
 
   constructor(
     private readonly journal: Journal,
@@ -39,12 +41,14 @@ export class PartTracker {
   release(): TrackedPart {
     const part: TrackedPart = { id: `P${++this.counts.released}`, place: 'feeding', releasedAt: this.now() };
     this.parts.set(part.id, part);
+    this.version++;
     this.journal.record('part', { partId: part.id, event: 'released' });
     return part;
   }
 
   move(id: string, place: PartPlace, event: string, beltMm?: number): void {
     const part = this.get(id);
+    this.version++;
     part.place = place;
     if (beltMm === undefined) delete part.beltMm;
     else part.beltMm = beltMm;
@@ -53,6 +57,7 @@ export class PartTracker {
 
   /** Advance every part on the belt by `mm` (belief after a confirmed index). */
   advanceBelt(mm: number): void {
+    this.version++;
     for (const p of this.parts.values()) if (p.place === 'on_belt') p.beltMm = (p.beltMm ?? 0) + mm;
   }
 
@@ -60,6 +65,7 @@ export class PartTracker {
     const part = this.get(id);
     if (this.outcomes.has(id)) throw new Error(`part ${id} already ${this.outcomes.get(id)}`);
     this.parts.delete(id);
+    this.version++;
     this.outcomes.set(id, outcome);
     this.counts[outcome]++;
     if (outcome === 'exited') this.cycleTimes.push(this.now() - part.releasedAt);
@@ -85,6 +91,22 @@ export class PartTracker {
 
   get exited(): number {
     return this.counts.exited;
+  }
+
+  /** The belief as persisted: parts in the cell and the counters (so ids never repeat). */
+  snapshot(): { parts: TrackedPart[]; counts: { released: number; exited: number; rejected: number; lost: number } } {
+    return { parts: this.inCell().map((p) => ({ ...p })), counts: { ...this.counts } };
+  }
+
+  /**
+   * Take over a persisted belief after a restart. Times are relative to the clock of the run that
+   * saved them, so release times restart from now.
+   */
+  restore(saved: { parts: TrackedPart[]; counts: { released: number; exited: number; rejected: number; lost: number } }): void {
+    this.parts.clear();
+    Object.assign(this.counts, saved.counts);
+    for (const p of saved.parts) this.parts.set(p.id, { ...p, releasedAt: this.now() });
+    this.version++;
   }
 
   totals(): PartCounts {

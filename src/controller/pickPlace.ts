@@ -275,6 +275,15 @@ export class PickPlaceSequence {
     if (value && this.indexTargetCount !== undefined) this.exitSeenDuringIndex = true;
   }
 
+  /** The pending index target (encoder counts), for the persisted belief. */
+  get indexTarget(): number | undefined {
+    return this.indexTargetCount;
+  }
+
+  restoreIndexTarget(count: number | undefined): void {
+    this.indexTargetCount = count;
+  }
+
   /** Is an index under way or cut short (its target not yet reached and confirmed)? */
   get indexPending(): boolean {
     return this.indexTargetCount !== undefined;

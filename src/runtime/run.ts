@@ -16,6 +16,8 @@ import { createSimulatedCell, DeviceLogFile, DeviceLogNone, loadScenario, Scenar
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { PackmlState } from '../../machines/packml.js';
 import type { DeviceDriver } from '../devices/types.js';
+import { BELIEF_VERSION } from '../controller/controller.js';
+import { openFileStore, type DurableStore } from '../persist/index.js';
 
 export interface RunOptions {
   cellPath: string;
@@ -28,6 +30,13 @@ export interface RunOptions {
   deviceLogPath?: string;
   /** Or any device-log sink (tests keep it in memory). */
   deviceLog?: DeviceLogSink;
+  /**
+   * Directory of the durable state (write-ahead intent log and belief, docs/persistence.md).
+   * Without it nothing is persisted.
+   */
+  stateDir?: string;
+  /** Or any durable store (tests). */
+  store?: DurableStore;
   /** Send Reset, then Start, through the operator interface (simulated cells only). */
   autostart?: boolean;
   /** Keep journal records in memory too (tests). */
@@ -40,6 +49,16 @@ export interface RunOptions {
    * rig, Firmata boards or ROS 2 replace some of them (the map must have one driver per device).
    */
   drivers?: (ctx: DriverContext) => ReadonlyMap<string, DeviceDriver>;
+  /**
+   * The cell clock, when it comes from outside (ROS /clock with use_sim_time: src/ros/simTime.ts).
+   * Defaults to a VirtualClock with `virtualTime`, else a RealClock.
+   */
+  clock?: Clock;
+  /**
+   * The clock safety timeouts (heartbeats, safe-OK) run on: give the monotonic wall clock whenever
+   * `clock` is simulated time, so a paused simulator cannot freeze fault detection. Defaults to the cell clock.
+   */
+  safetyClock?: Clock;
   /** Faces attached once the controller runs (ROS 2 adapter, WebSocket bridge, HMI, recorder). */
   faces?: Array<(ctx: RunContext) => Face | Promise<Face>>;
 }
@@ -127,6 +146,7 @@ export class CellRun {
   private closed = false;
   private startedRun = false;
   private readonly faces: Face[] = [];
+  private store: DurableStore | undefined;
   private readonly drivers: ReadonlyMap<string, DeviceDriver>;
   /** Journal records kept until the faces are attached (see RunContext.journalHistory). */
   private journalHistory: JournalRecord[] | undefined;
@@ -142,7 +162,7 @@ export class CellRun {
     this.hash = loaded.hash;
     this.seed = options.seed ?? 1;
     this.limit = throughputLimit(this.cell);
-    this.clock = options.virtualTime ? new VirtualClock() : new RealClock();
+    this.clock = options.clock ?? (options.virtualTime ? new VirtualClock() : new RealClock());
     this.bus = new EmbeddedBus();
     const sinks: JournalSink[] = [];
     if (options.keepJournal) sinks.push((this.memory = new MemorySink()));
@@ -150,7 +170,7 @@ export class CellRun {
     // Wall time in a virtual-time run is still the real wall clock: it says when the run happened.
     this.journal = new Journal(this.clock, sinks);
     if (options.faces?.length) this.journalHistory = [];
-    this.stopJournalHistory = this.journal.onRecord((record) => this.journalHistory?.push(record));
+    this.stopJournalHistory = options.faces?.length ? this.journal.onRecord((record) => this.journalHistory?.push(record)) : () => {};
     this.deviceLog = options.deviceLog ?? (options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogNone());
     this.sim = createSimulatedCell(this.cell, this.clock, { seed: this.seed, deviceLog: this.deviceLog });
 
@@ -170,6 +190,7 @@ export class CellRun {
       cell: this.cell,
       cellHash: this.hash,
       clock: this.clock,
+      ...(options.safetyClock ? { safetyClock: options.safetyClock } : {}),
       bus: this.bus,
       journal: this.journal,
       drivers: (this.drivers = options.drivers ? options.drivers({ cell: this.cell, hash: this.hash, clock: this.clock, seed: this.seed, sim: this.sim }) : this.sim.drivers),
@@ -178,6 +199,7 @@ export class CellRun {
       hooks: {
         onCycle: (n) => this.scenario?.onCycle(n),
         onStateEntered: (s) => this.scenario?.onStateEntered(s),
+        ...crashPoints(process.env.WORKCELL_CRASH_AT),
       },
     });
     this.bus.subscribe(this.controller.topics.state, (msg) => {
@@ -228,8 +250,18 @@ export class CellRun {
     this.stopJournalHistory();
   }
 
+  /** Open the durable store, if any, and hand its belief to the controller (run() does this). */
+  async openStore(): Promise<void> {
+    const store = this.options.store ?? (this.options.stateDir ? openFileStore(this.options.stateDir) : undefined);
+    if (!store || this.store) return;
+    const opened = await store.open({ machineVersion: BELIEF_VERSION, cellHash: this.hash });
+    this.store = store;
+    this.controller.attachStore(store, opened);
+  }
+
   async run(): Promise<RunSummary> {
     const wallStart = performance.now();
+    await this.openStore();
     this.start();
     await this.attachFaces();
     const outcome = this.clock instanceof VirtualClock ? await this.runVirtual(this.clock) : await this.runReal();
@@ -243,7 +275,12 @@ export class CellRun {
     if (this.closed) return;
     this.closed = true;
     for (const face of this.faces.splice(0).reverse()) await face.close();
+    await this.controller.pendingWork();
     this.controller.dispose();
+    if (this.store) {
+      await this.store.flush();
+      await this.store.close();
+    }
     this.journal.close();
     this.deviceLog.close();
   }
@@ -274,6 +311,8 @@ export class CellRun {
     let lastProgressKey = '';
     let lastProgressT = 0;
     const outcome = await clock.run({
+      // Write-ahead: virtual time waits while an intent is being made durable.
+      settle: () => this.controller.pendingWork(),
       done: () => {
         if (this.lotDone()) return true;
         const key = `${this.state}/${this.controller.tracker.exited}/${this.controller.tracker.released}`;
@@ -325,7 +364,7 @@ export class CellRun {
 
   private achievedPartsPerMinute(): number {
     const { executeStartedAt, lastExitAt } = this.controller;
-    const exited = this.controller.tracker.totals().exited;
+    const exited = this.controller.tracker.exited - this.controller.exitedBeforeThisRun;
     if (executeStartedAt === undefined || lastExitAt === undefined || exited === 0 || lastExitAt <= executeStartedAt) return 0;
     return (exited / (lastExitAt - executeStartedAt)) * 60_000;
   }
@@ -369,4 +408,31 @@ export class CellRun {
 function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * Crash points for the crash tests (`WORKCELL_CRASH_AT`): the process kills itself with SIGKILL,
+ * as a power cut or the OOM killer would, at `intent:N` (intent N durable, its command not sent),
+ * `sent:N` (sent, not yet confirmed), `homing:N` (the N-th home command sent, the axis homing) or
+ * `resync:N` (at the start of the N-th Resync).
+ */
+function crashPoints(spec: string | undefined) {
+  if (!spec) return {};
+  const match = /^(intent|sent|homing|resync):(\d+)$/.exec(spec);
+  if (!match) throw new RunError(`WORKCELL_CRASH_AT="${spec}": expected intent:N, sent:N, homing:N or resync:N`);
+  const [, point, nText] = match;
+  const n = Number(nText);
+  let count = 0;
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  switch (point) {
+    case 'intent':
+      return { onIntentDurable: () => void (++count === n && die()) };
+    case 'sent':
+      return { onSent: () => void (++count === n && die()) };
+    case 'homing':
+      // The home command has left: the axis is homing when the controller dies.
+      return { onSent: (_seq: number, _device: string, step: string) => void (step === 'home' && ++count === n && die()) };
+    default:
+      return { onResync: () => void (++count === n && die()) };
+  }
 }

@@ -129,13 +129,23 @@ export class VirtualClock implements Clock {
    * Run until `done()` is true or no timer is left, yielding to the event loop every
    * `yieldEvery` timers so signals (Ctrl-C) and I/O still get through. Returns the reason it stopped.
    */
-  async run(options: { done: () => boolean; until?: number; yieldEvery?: number }): Promise<'done' | 'idle' | 'until'> {
+  async run(options: {
+    done: () => boolean;
+    until?: number;
+    yieldEvery?: number;
+    /**
+     * Real work the run must wait for before virtual time moves on (e.g. a write-ahead intent
+     * being made durable): while it returns a promise, the clock awaits it and does not advance.
+     */
+    settle?: () => Promise<unknown> | undefined;
+  }): Promise<'done' | 'idle' | 'until'> {
     const yieldEvery = options.yieldEvery ?? 2000;
     if (options.until !== undefined && !(options.until >= this.time)) {
       throw new RangeError(`virtual time cannot go back (now ${this.time} ms, run until ${options.until} ms)`);
     }
     let fired = 0;
     for (;;) {
+      for (let pending = options.settle?.(); pending; pending = options.settle?.()) await pending;
       if (options.done()) return 'done';
       const due = this.nextDue();
       if (due === undefined) return 'idle';

@@ -1,0 +1,82 @@
+/**
+ * A cell run on a ROS 2 node: the extension points CellRun takes (`drivers`, `faces`), built on
+ * the transport-neutral RosNode, so the same code runs on the in-process graph (tests, the
+ * embedded simulator) and on rclnodejs.
+ *
+ * - `drivers`: devices on a ros2 link are driven over ROS; the others by the embedded simulator.
+ *   With `simulateFarSide`, the simulator also stands behind the ROS interface (a simulated arm
+ *   serving FollowJointTrajectory and publishing /joint_states), so the ROS path runs end to end.
+ * - `face`: the operator interface on ROS (topics, Trigger services, safe-OK inputs).
+ */
+import type { DeviceDriver } from '../devices/types.js';
+import type { DriverContext, Face, RunContext } from '../runtime/run.js';
+import type { Clock } from '../time/clock.js';
+import { rosDrivers } from './drivers.js';
+import type { RosNode } from './node.js';
+import { OperatorBridge } from './operatorBridge.js';
+import { SimulatedArmServer } from './simulatedArm.js';
+
+export interface RosSessionOptions {
+  node: RosNode;
+  /** Monotonic wall clock: the 1 Hz state repeat runs on it, never on simulated time. */
+  monotonic: Clock;
+  /** The embedded simulator stands behind the ROS interface of the ros2 devices. */
+  simulateFarSide?: boolean;
+  /** Close the node with the session (the CLI's own node; not a shared test graph's). */
+  closeNode?: boolean;
+  statePeriodMs?: number;
+}
+
+export class RosSession {
+  private readonly farSide: SimulatedArmServer[] = [];
+  private bridge: OperatorBridge | undefined;
+  private closed = false;
+
+  constructor(private readonly options: RosSessionOptions) {}
+
+  /** For CellRun's `drivers`: one driver per device. */
+  readonly drivers = (ctx: DriverContext): ReadonlyMap<string, DeviceDriver> => {
+    const ros = rosDrivers(ctx.cell, this.options.node, ctx.clock);
+    const drivers = new Map<string, DeviceDriver>();
+    for (const [name, device] of Object.entries(ctx.cell.devices)) {
+      const viaRos = ros.get(name);
+      if (viaRos === undefined) {
+        drivers.set(name, ctx.sim.drivers.get(name)!);
+        continue;
+      }
+      drivers.set(name, viaRos);
+      if (!this.options.simulateFarSide) continue;
+      if (device.kind !== 'arm') {
+        throw new Error(`device ${name}: the embedded simulator stands behind ROS for the arm only; put ${name} on a sim link, or drive it from another ROS node`);
+      }
+      this.farSide.push(new SimulatedArmServer({ node: this.options.node, arm: ctx.sim.drivers.get(name)!, description: device, clock: ctx.clock }));
+    }
+    return drivers;
+  };
+
+  /** For CellRun's `faces`: the operator interface on ROS. */
+  readonly face = (ctx: RunContext): Face => {
+    this.bridge = new OperatorBridge({
+      node: this.options.node,
+      bus: ctx.bus,
+      topics: ctx.controller.topics,
+      cell: ctx.cell,
+      command: (word, source) => ctx.controller.command(word, source),
+      monotonic: this.options.monotonic,
+      ...(this.options.statePeriodMs !== undefined ? { statePeriodMs: this.options.statePeriodMs } : {}),
+    });
+    return { close: () => this.close() };
+  };
+
+  get serviceNames(): string[] {
+    return this.bridge?.serviceNames ?? [];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.bridge?.close();
+    for (const server of this.farSide.splice(0)) server.close();
+    if (this.options.closeNode) this.options.node.close();
+  }
+}
