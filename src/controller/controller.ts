@@ -286,18 +286,42 @@ export class Controller {
       this.alarms.push({ id: this.nextAlarmId++, t: this.now(), kind: 'belief_set_aside', message, acknowledged: false });
       return;
     }
-    if (opened.kind !== 'loaded') return;
-    const saved = opened.belief.belief as { parts: never[]; counts: never; indexTargetCount?: number };
-    this.tracker.restore({ parts: saved.parts, counts: saved.counts });
+    type SavedBelief = {
+      parts: Array<{ id: string; place: 'feeding' | 'at_pick' | 'gripped' | 'on_belt'; beltMm?: number; releasedAt: number }>;
+      counts: { released: number; exited: number; rejected: number; lost: number };
+      indexTargetCount?: number;
+    };
+    // A store whose first belief was never saved opens fresh, but may hold intents all the same.
+    if (opened.kind === 'fresh' && opened.openIntents.length === 0) return;
+    const saved: SavedBelief =
+      opened.kind === 'loaded'
+        ? (opened.belief.belief as SavedBelief)
+        : { parts: [], counts: { released: 0, exited: 0, rejected: 0, lost: 0 } };
+    // The belief may be older than the last intents (it is saved lazily; intents are written
+    // ahead). A release intent names its part: that part may exist even if the belief never saw
+    // it, so it is tracked as being fed (Resync finds it or records it lost) and ids never repeat.
+    const parts = [...saved.parts];
+    const counts = { ...saved.counts };
+    const laterIntents: Array<{ partId?: string; step: string }> = [
+      ...opened.openIntents,
+      ...(opened.kind === 'loaded' ? opened.settledSinceBelief.map((settled) => settled.intent) : []),
+    ];
+    for (const intent of laterIntents) {
+      const n = /^P(\d+)$/.exec(intent.partId ?? '')?.[1];
+      if (n === undefined || Number(n) <= counts.released) continue;
+      counts.released = Number(n);
+      if (intent.step === 'release' && !parts.some((p) => p.id === intent.partId)) parts.push({ id: intent.partId!, place: 'feeding', releasedAt: 0 });
+    }
+    this.tracker.restore({ parts, counts });
     this.sequence.restoreIndexTarget(saved.indexTargetCount);
     this.openIntentsFromLastRun = opened.openIntents;
     this.exitedBeforeThisRun = this.tracker.exited;
     this.savedBeliefVersion = this.tracker.version;
     this.journal.record('recovery', {
       recovery: 'belief_restored',
-      message: `belief of the last run restored (${saved.parts.length} parts in the cell); Reset resyncs it against the devices`,
-      parts: saved.parts,
-      counts: saved.counts,
+      message: `belief of the last run restored (${parts.length} parts in the cell); Reset resyncs it against the devices`,
+      parts,
+      counts,
       openIntents: opened.openIntents,
     });
   }
@@ -470,6 +494,14 @@ export class Controller {
       case 'Completing':
         done = this.steps.size === 0 && this.tracker.inCell().length === 0;
         break;
+      case 'Execute':
+        // The whole lot has been released and none of it is still on its way to the pick (also true
+        // after a restart that found the last parts lost): Execute moves on to Completing.
+        if (this.lotSize !== undefined && !this.lotReleasedSent && this.tracker.released >= this.lotSize && !this.tracker.find('feeding')) {
+          this.lotReleasedSent = true;
+          this.actor.send({ type: 'lot.released' });
+        }
+        return;
       default:
         return;
     }
@@ -863,16 +895,6 @@ export class Controller {
       this.missesInARow.delete(step.device);
       const totals = this.tracker.totals();
       if (totals.exited > 0) this.lastExitAt = this.now();
-      if (
-        step.name === 'release' &&
-        step.device === this.sequence.devices.feeder.name &&
-        this.lotSize !== undefined &&
-        totals.released >= this.lotSize &&
-        !this.lotReleasedSent
-      ) {
-        this.lotReleasedSent = true;
-        this.actor.send({ type: 'lot.released' });
-      }
       // Outcomes can come from a deadline timer: start what may start, complete what is complete.
       this.afterInput();
       return;
@@ -1101,6 +1123,11 @@ export class Controller {
 
   private readonly live: LiveState = {
     reading: (d) => this.readings.get(d),
+    // An input on a link not heard from within two heartbeat periods may have changed unseen.
+    fresh: (d) => {
+      const hb = this.cell.devices[d]?.heartbeat;
+      return !hb || this.heartbeatAge(d) <= 2 * hb.periodMs;
+    },
     motionInFlight: (d) => this.inFlight.has(d),
     armTarget: (d) => {
       const c = this.inFlight.get(d);

@@ -16,6 +16,11 @@ export interface LiveState {
   motionInFlight(device: string): boolean;
   /** Target of the arm move in flight, if any. */
   armTarget(device: string): readonly number[] | undefined;
+  /**
+   * Is this device's reading fresh (heard from recently)? An input from a stale device counts as
+   * unknown, i.e. as the dangerous value. Optional: absent means always fresh.
+   */
+  fresh?(device: string): boolean;
 }
 
 export interface Refusal {
@@ -62,6 +67,7 @@ export class InterlockTable {
     if ('moving' in cond) return live.motionInFlight(cond.moving) || (live.reading(cond.moving)?.moving ?? false);
     if ('input' in cond) {
       const [device, channel] = cond.input.split('.') as [string, string];
+      if (live.fresh && !live.fresh(device)) return true;
       const value = live.reading(device)?.inputs[channel];
       // An unknown input value is treated as the dangerous one: the rule forbids.
       return value === undefined ? true : value === cond.is;

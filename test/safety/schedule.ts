@@ -27,10 +27,28 @@ export interface ScheduleResult {
   observed: string[];
 }
 
+let onLink: (device: string, silent: boolean, t: number) => void = () => {};
+
 /** Wrap the simulator's drivers: judge every command as it reaches a device. */
 function observe(cell: CellDescription, drivers: ReadonlyMap<string, DeviceDriver>, clock: VirtualClock, observed: string[]): Map<string, DeviceDriver> {
   const table = new InterlockTable(cell);
   const armTargets = new Map<string, readonly number[]>();
+  // An input that changed while its device's link was silent cannot be seen by the controller
+  // until its reading goes stale (two heartbeat periods after the last sign of life); a command
+  // inside that window that only its truth forbids is excused. Past it, the controller must
+  // treat the input as unknown and refuse.
+  const silentSince = new Map<string, number>();
+  const excusedBySilence = (interlock: string, now: number): boolean => {
+    const rule = cell.safety.interlocks.find((r) => r.name === interlock);
+    const input = rule && 'input' in rule.when ? rule.when.input.split('.')[0]! : undefined;
+    const since = input === undefined ? undefined : silentSince.get(input);
+    const period = input === undefined ? undefined : cell.devices[input]?.heartbeat?.periodMs;
+    return since !== undefined && period !== undefined && now <= since + 2 * period;
+  };
+  onLink = (device, silent, t) => {
+    if (silent) silentSince.set(device, t);
+    else silentSince.delete(device);
+  };
   const truth: LiveState = {
     reading: (d) => drivers.get(d)?.read(),
     motionInFlight: (d) => drivers.get(d)?.read().moving ?? false,
@@ -49,7 +67,7 @@ function observe(cell: CellDescription, drivers: ReadonlyMap<string, DeviceDrive
       onFeedback: (l) => inner.onFeedback(l),
       write: (command: DeviceCommand) => {
         if (MOTION_COMMANDS.has(command.type)) {
-          const refused = table.refusals(name, command, truth);
+          const refused = table.refusals(name, command, truth).filter((r) => !excusedBySilence(r.interlock, clock.now()));
           if (refused.length > 0) observed.push(`t=${clock.now()} ${name} ${command.type} reached the device while ${refused.map((r) => r.interlock).join(', ')} forbids it`);
           if (command.type === 'move') armTargets.set(name, command.target);
         }
@@ -82,8 +100,14 @@ function safeValues(desc: CellDescription['devices'][string]): Array<[string, 'o
 }
 
 export function runSchedule(events: ScheduledEvent[], options: { seed: number; horizonMs: number }): ScheduleResult {
-  const deviceLog = new DeviceLogMemory();
   const observed: string[] = [];
+  // Tell the observer about link silences as the simulator logs them.
+  const deviceLog = new (class extends DeviceLogMemory {
+    override write(entry: DeviceLogEntry): void {
+      super.write(entry);
+      if (entry.kind === 'link') onLink(entry.device, entry.event === 'silent', entry.t);
+    }
+  })();
   const run = new CellRun({
     cellPath: DEMO_PATH,
     virtualTime: true,
