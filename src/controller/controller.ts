@@ -302,15 +302,19 @@ export class Controller {
     // it, so it is tracked as being fed (Resync finds it or records it lost) and ids never repeat.
     const parts = [...saved.parts];
     const counts = { ...saved.counts };
-    const laterIntents: Array<{ partId?: string; step: string }> = [
+    const laterIntents: Array<{ partId?: string; step: string; device: string }> = [
       ...opened.openIntents,
       ...(opened.kind === 'loaded' ? opened.settledSinceBelief.map((settled) => settled.intent) : []),
     ];
     for (const intent of laterIntents) {
-      const n = /^P(\d+)$/.exec(intent.partId ?? '')?.[1];
-      if (n === undefined || Number(n) <= counts.released) continue;
-      counts.released = Number(n);
-      if (intent.step === 'release' && !parts.some((p) => p.id === intent.partId)) parts.push({ id: intent.partId!, place: 'feeding', releasedAt: 0 });
+      const id = intent.partId;
+      const n = /^P(\d+)$/.exec(id ?? '')?.[1];
+      if (id === undefined || n === undefined) continue;
+      counts.released = Math.max(counts.released, Number(n));
+      if (parts.some((p) => p.id === id) || Number(n) <= saved.counts.released) continue;
+      // Where the part was last meant to be, from the step the intent was for; Resync settles it.
+      const place = placeForStep(intent.device, intent.step, this.sequence.devices);
+      parts.push({ id, place, releasedAt: 0, ...(place === 'on_belt' ? { beltMm: this.sequence.devices.conveyor.desc.placePositionMm } : {}) });
     }
     this.tracker.restore({ parts, counts });
     this.sequence.restoreIndexTarget(saved.indexTargetCount);
@@ -1230,6 +1234,13 @@ export class Controller {
     });
     this.bus.publish(this.topics.diagnostics, { header: { stamp: toRosTime(now), frame_id: '' }, status });
   }
+}
+
+/** Where a part is believed to be once the step an intent was for has happened (for restores). */
+function placeForStep(device: string, step: string, devices: PickPlaceSequence['devices']): 'feeding' | 'at_pick' | 'gripped' | 'on_belt' {
+  if (device === devices.feeder.name) return 'feeding';
+  if (device === devices.conveyor.name) return 'on_belt';
+  return step === 'descend_to_pick' || step === 'grip' ? 'at_pick' : 'gripped';
 }
 
 /** The command as journaled: normalised, and cut short so a flood of junk cannot bloat every record. */

@@ -73,7 +73,8 @@ function checkLives({ first, second, j1, j2 }: ReturnType<typeof crashAndRestart
     const fault = j2.find((r) => r.kind === 'fault' && r.fault === 'part_not_at_exit');
     expect(onBelt.length, `${crashAt}: ended in ${summary.finalState} without a part on the belt at the crash`).toBeGreaterThan(0);
     expect(onBelt).toContain(fault?.partId);
-    expect(summary.parts.inCell).toBe(onBelt.length);
+    expect(['Held', 'Completing']).toContain(summary.finalState);
+    expect(summary.parts.inCell).toBeGreaterThanOrEqual(1);
   }
 }
 
