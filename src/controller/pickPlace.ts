@@ -206,7 +206,7 @@ export class PickPlaceSequence {
     if (remainingMm <= c.axis.toleranceMm) return undefined; // arrived already: settleIndex() books it
     const steps = Math.round(remainingMm * c.axis.stepsPerMm);
     const toleranceCounts = c.axis.toleranceMm * countsPerMm;
-    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+    const arrivesAtExit = this.indexReachesExit;
     const encoderOk = () => Math.abs((ctx.reading(conveyor.name).axis?.encoderCount ?? NaN) - expectedCount) <= toleranceCounts;
     const partAtExit = () => ctx.reading(conveyor.name).inputs.part_at_exit === true;
     return {
@@ -275,6 +275,12 @@ export class PickPlaceSequence {
     if (value && this.indexTargetCount !== undefined) this.exitSeenDuringIndex = true;
   }
 
+  /** Does one index carry a part from the place position to the exit sensor? */
+  private get indexReachesExit(): boolean {
+    const c = this.devices.conveyor.desc;
+    return Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+  }
+
   /** The pending index target (encoder counts), for the persisted belief. */
   get indexTarget(): number | undefined {
     return this.indexTargetCount;
@@ -299,7 +305,7 @@ export class PickPlaceSequence {
     const pending = this.indexTargetCount !== undefined;
     this.indexTargetCount = undefined;
     const c = this.devices.conveyor.desc;
-    const arrivesAtExit = Math.abs(c.placePositionMm + c.indexMm - c.exitPositionMm) < 1e-6;
+    const arrivesAtExit = this.indexReachesExit;
     if (!pending || !arrivesAtExit || !ctx.tracker.find('on_belt', c.placePositionMm)) return false;
     if (ctx.reading(this.devices.conveyor.name).inputs.part_at_exit !== true) return false;
     this.bookIndex(ctx.tracker);
