@@ -10,7 +10,10 @@ import path from 'node:path';
 import { runCheck } from './check.js';
 import { runGraph } from './graph.js';
 import { runRun } from './run.js';
+import { runProvision } from '../serial/provisionCli.js';
 import { runSchema } from './schema.js';
+import { runReplay } from '../record/cli.js';
+import { takeRosArgs } from '../ros/cli.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -28,6 +31,14 @@ function integer(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number (got "${value}")`);
+    return n;
+  };
+}
+
+function port(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number 0-65535 (got "${value}")`);
     return n;
   };
 }
@@ -58,6 +69,16 @@ program
   });
 
 program
+  .command('provision')
+  .description("write a cell's configuration into a station board: station id, pins, safe values, watchdog, description hash (docs/hardware.md)")
+  .requiredOption('--cell <file>', 'cell description')
+  .option('--link <name>', 'serial link of the board (default: the only one)')
+  .option('--path <device>', "serial port of the board (default: the link's path)")
+  .action(async (opts: { cell: string; link?: string; path?: string }) => {
+    process.exitCode = await runProvision(opts, process.stdout, process.stderr);
+  });
+
+program
   .command('graph')
   .description('print a statechart as a Mermaid stateDiagram-v2')
   .option('--machine <name>', 'which machine', 'cell')
@@ -76,10 +97,32 @@ program
   .option('--scenario <file>', 'fault-injection scenario (hardware/scenarios/*.yaml)')
   .option('--journal <file>', 'write the journal (JSON Lines) to this file')
   .option('--device-log <file>', "write the simulator's own log of every command it received")
+  .option('--state-dir <dir>', 'keep the durable state here: write-ahead log of motion intents and the belief (docs/persistence.md)')
   .option('--json', 'print the summary as one JSON object')
   .addOption(new Option('--autostart', 'send Reset then Start through the operator interface (simulated cells only)'))
+  .option('--hmi', 'serve the operator HMI page (http://127.0.0.1:8080) and the Foxglove WebSocket bridge')
+  .option('--ws-port <port>', 'serve the Foxglove WebSocket bridge on this port (default 8765 with --hmi; 0: any free port)', port('--ws-port'))
+  .option('--http-port <port>', 'port of the HMI page (default 8080; 0: any free port)', port('--http-port'))
+  .option('--bind <address>', 'address the bridge and the HMI listen on; anything but loopback needs --token', '127.0.0.1')
+  .option('--token <token>', 'clients must present it (?token=...) for their commands to be accepted')
+  .option('--record <file.mcap>', 'record the run (operator interface, journal, device traffic) to an MCAP file')
+  .option('--record-max-bytes <n>', 'rolling recording: segments FILE_000.mcap, ... kept within about n bytes', positiveInt('--record-max-bytes'))
+  .option('--ros', 'put the cell on ROS 2 (needs a sourced ROS 2 and rclnodejs; see docs/ros2.md): the operator interface, and the devices on ros2 links')
+  .option('--use-sim-time', 'with --ros: motion deadlines follow /clock (heartbeats stay on the monotonic clock)')
+  .option('--rig', 'run the devices on serial links on simulated station boards (real firmware in avr8js behind a pty, see docs/hardware.md); the rest on the simulator')
   .action(async (opts) => {
-    process.exitCode = await runRun(opts, process.stdout, process.stderr);
+    process.exitCode = await runRun({ ...opts, rosArgs }, process.stdout, process.stderr);
   });
 
+program
+  .command('replay')
+  .description('re-drive the cell machine from an MCAP recording (workcell run --record) and report where it diverges')
+  .argument('<file>', 'MCAP recording')
+  .option('--json', 'print the report as one JSON object')
+  .action((file: string, opts: { json?: boolean }) => {
+    process.exitCode = runReplay(file, opts, process.stdout, process.stderr);
+  });
+
+// ros2 launch and ros2 run append ROS's own arguments after --ros-args: they are rcl's, not ours.
+const rosArgs = takeRosArgs(process.argv);
 await program.parseAsync(process.argv);

@@ -79,6 +79,20 @@ export class SimConveyor extends SimDevice<ConveyorDescription> {
     if (this.motion !== undefined) this.scheduleEdges(this.motion);
   }
 
+  /**
+   * The belt moved by something outside the simulator (a rig's stepper physics, src/rig): take
+   * its travel, carry the parts with it and re-read the sensors. Only while this simulated
+   * conveyor runs no motion of its own.
+   */
+  followBelt(beltMm: number): void {
+    if (this.motion !== undefined) throw new Error(`conveyor ${this.name} is moving by itself; it cannot also follow an outside belt`);
+    this.world.atomically(() => {
+      this.belt = beltMm;
+      this.sense();
+      this.publish();
+    });
+  }
+
   /** Position of a part on this belt, mm from the upstream end. */
   positionOf(part: PartState): number | undefined {
     return part.location.where === 'belt' && part.location.device === this.name ? part.location.beltMm + this.beltNow() : undefined;

@@ -1,0 +1,173 @@
+/**
+ * A simulated station board as its own process: the firmware image in avr8js, its UART bridged
+ * to a pty by socat (the controller opens the link path like a USB serial board), and the
+ * conveyor physics on its pins. Controlled over JSON lines on stdin/stdout (src/rig/control.ts);
+ * exits when stdin closes, so a killed parent leaves nothing behind.
+ *
+ * Usage: node boardProcess.js '<RigBoardConfig JSON>'
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { AvrStation } from './avr.js';
+import { ConveyorPhysics } from './conveyorPhysics.js';
+import type { RigBoardConfig, RigEvent, RigRequest, RigState } from './control.js';
+import { parseIntelHex } from './hex.js';
+
+function emit(event: RigEvent): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+const config = JSON.parse(process.argv[2] ?? 'null') as RigBoardConfig | null;
+if (!config) {
+  process.stderr.write('usage: boardProcess <RigBoardConfig JSON>\n');
+  process.exit(2);
+}
+
+const program = parseIntelHex(readFileSync(config.hexPath, 'utf8'), config.hexPath);
+const station = new AvrStation(program);
+for (const [pin, level] of Object.entries(config.inputs)) station.setInput(Number(pin), level === 1);
+const physics = new ConveyorPhysics(station, config.physics);
+let homeOverride: boolean | null = null;
+
+let socat: ChildProcess | undefined;
+let plugged = false;
+let exiting = false;
+
+station.onTransmit = (bytes) => {
+  if (plugged && socat?.stdin?.writable) socat.stdin.write(bytes);
+};
+
+async function plug(): Promise<void> {
+  if (plugged) return;
+  mkdirSync(path.dirname(config!.linkPath), { recursive: true });
+  const child = spawn('socat', [`pty,raw,echo=0,link=${config!.linkPath}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  socat = child;
+  child.stdout!.on('data', (chunk: Buffer) => station.receive(chunk));
+  child.stdin!.on('error', () => {});
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.on('exit', (code) => {
+    if (socat === child) {
+      plugged = false;
+      socat = undefined;
+      if (!exiting && code !== null && code !== 0) emit({ event: 'error', message: `socat exited with ${code}: ${stderr.trim()}` });
+    }
+  });
+  const deadline = Date.now() + 5000;
+  while (!existsSync(config!.linkPath)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`socat did not create ${config!.linkPath}: ${stderr.trim() || 'no output'}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  plugged = true;
+}
+
+async function unplug(): Promise<void> {
+  const child = socat;
+  if (!child) return;
+  plugged = false;
+  socat = undefined;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+function state(): RigState {
+  const levels: number[] = [];
+  const outputs: number[] = [];
+  for (let pin = 0; pin < 20; pin++) {
+    levels.push(station.level(pin));
+    if (station.isOutput(pin)) outputs.push(pin);
+  }
+  return {
+    beltMm: physics.beltMm,
+    beltSteps: physics.beltSteps,
+    stepPulses: physics.stepPulses,
+    lostSteps: physics.lostSteps,
+    lastStepAt: physics.lastStepAt,
+    driveEnabled: physics.driveEnabled,
+    levels,
+    outputs,
+    uptimeMs: station.uptimeMs,
+    plugged,
+  };
+}
+
+async function handle(request: RigRequest): Promise<RigState | undefined> {
+  switch (request.op) {
+    case 'setInput':
+      station.setInput(request.pin, request.level === 1);
+      return undefined;
+    case 'slip':
+      physics.slip(request.steps);
+      return undefined;
+    case 'state':
+      return state();
+    case 'unplug':
+      await unplug();
+      return undefined;
+    case 'plug':
+      await plug();
+      return undefined;
+    case 'powerCycle':
+      station.boot(0x01);
+      physics.updateHome();
+      return undefined;
+    case 'inject':
+      if (plugged && socat?.stdin?.writable) socat.stdin.write(Uint8Array.from(request.bytes));
+      return undefined;
+    case 'setHomeOverride':
+      homeOverride = request.onMark;
+      physics.homeAt = homeOverride === null ? undefined : () => homeOverride === true;
+      physics.updateHome();
+      return undefined;
+  }
+}
+
+async function shutdown(code: number): Promise<never> {
+  exiting = true;
+  station.stop();
+  await unplug().catch(() => {});
+  process.exit(code);
+}
+
+if (config.reportBelt) {
+  let last = Number.NaN;
+  let timer: NodeJS.Timeout | undefined;
+  physics.onMove(() => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (physics.beltMm !== last) emit({ event: 'belt', beltMm: (last = physics.beltMm) });
+    }, 5);
+  });
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  let request: RigRequest;
+  try {
+    request = JSON.parse(line) as RigRequest;
+  } catch {
+    emit({ event: 'error', message: `control line is not JSON: ${line.slice(0, 80)}` });
+    return;
+  }
+  handle(request).then(
+    (s) => emit(s ? { event: 'reply', id: request.id, ok: true, state: s } : { event: 'reply', id: request.id, ok: true }),
+    (error: unknown) => emit({ event: 'reply', id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+});
+process.stdin.on('end', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+
+// JIT warm-up and boot before pacing, so the first seconds do not lag.
+station.runCycles(16_000_000 / 5);
+station.start();
+plug().then(
+  () => emit({ event: 'ready', linkPath: config.linkPath }),
+  (error: unknown) => {
+    emit({ event: 'error', message: error instanceof Error ? error.message : String(error) });
+    void shutdown(1);
+  },
+);
