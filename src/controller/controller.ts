@@ -118,6 +118,8 @@ export class Controller {
   private readonly quarantined = new Set<string>();
   private nextQuarantineId = 1;
   private resyncedInThisState = false;
+  /** A step missed while Completing: the sequence waits for a safe point and Resync. */
+  private completingPaused = false;
   private store: DurableStore | undefined;
   private readonly intentSeq = new Map<number, number>();
   private readonly pendingIntents = new Set<Promise<void>>();
@@ -450,6 +452,7 @@ export class Controller {
         break;
       case 'Completing':
         this.phase = 'production';
+        this.completingPaused = false;
         break;
       case 'Aborting':
         // Normally already done by the e-stop path; an operator Abort arrives here first. Stop the
@@ -496,6 +499,21 @@ export class Controller {
         done = [...this.estopActive.values()].every((a) => !a);
         break;
       case 'Completing':
+        if (this.completingPaused) {
+          // Reach a safe point, resync, and go on only where the fault may resume by itself;
+          // otherwise the cell waits with its alarm (Stop or Abort remain available).
+          if (this.steps.size > 0 || !this.nothingMoves() || !this.holdingFault?.autoRecoverable) break;
+          const safetyActive = [...this.estopActive.values(), ...this.protectiveActive.values()].some((a) => a);
+          if (safetyActive || !this.resyncOnce('completing')) break;
+          this.completingPaused = false;
+          this.resyncedInThisState = false;
+          this.holdingFault = undefined;
+          this.phase = 'production';
+          this.recoveries++;
+          this.journal.record('recovery', { recovery: 'auto_resume', message: 'missed step while Completing: resynced, the lot goes on' });
+          this.tick();
+          break;
+        }
         done = this.steps.size === 0 && this.tracker.inCell().length === 0;
         break;
       case 'Execute':
@@ -610,7 +628,11 @@ export class Controller {
   /** A part at the pick position that the controller never released is reported, never adopted. */
   private quarantineUnknownParts(reason: string): void {
     const atPick = this.reading(this.sequence.devices.feeder.name).inputs.part_at_pick === true;
-    const explained = this.tracker.find('at_pick') !== undefined || this.tracker.find('feeding') !== undefined;
+    // Explained: a part on its way or waiting there, or the gripped part with the arm still down at the pick.
+    const explained =
+      this.tracker.find('at_pick') !== undefined ||
+      this.tracker.find('feeding') !== undefined ||
+      (this.tracker.find('gripped') !== undefined && this.sequence.armAt(this.sequenceContext, 'pick'));
     if (!atPick) {
       for (const id of this.quarantined) this.journal.record('part', { partId: id, event: 'removed', reason: `${reason}: the pick position is clear` });
       this.quarantined.clear();
@@ -916,6 +938,11 @@ export class Controller {
     const autoRecoverable = !exhausted && (desc.faults.autoRecoverable as readonly string[]).includes(outcome.fault);
     // A second fault while holding can only take away the right to resume by itself.
     this.holdingFault = { device: step.device, kind: outcome.fault, autoRecoverable: autoRecoverable && (this.holdingFault?.autoRecoverable ?? true) };
+    // PackML has no Hold from Completing: the sequence pauses there instead, until Resync (below).
+    if (this.state === 'Completing') {
+      this.phase = 'idle';
+      this.completingPaused = true;
+    }
     this.raiseFault(outcome.fault, message, step.device, {
       step: step.name,
       ...partField,

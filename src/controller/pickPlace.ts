@@ -201,7 +201,9 @@ export class PickPlaceSequence {
     const countsPerMm = c.axis.encoderCountsPerMm;
     // A fresh index goes one index_mm from here; one cut short by a stop resumes to its target,
     // re-seeded from the measured encoder count (never the full distance again).
-    const expectedCount = this.indexTargetCount ?? r0.axis.encoderCount + c.indexMm * countsPerMm;
+    // Indexes aim at the grid of home marks (one index apart), not at "here + one index": a belt
+    // left short by a slip that was booked anyway catches up on the next index, so slips never add up.
+    const expectedCount = this.indexTargetCount ?? (this.gridCount ?? r0.axis.encoderCount) + c.indexMm * countsPerMm;
     const remainingMm = (expectedCount - r0.axis.encoderCount) / countsPerMm;
     if (remainingMm <= c.axis.toleranceMm) return undefined; // arrived already: settleIndex() books it
     const steps = Math.round(remainingMm * c.axis.stepsPerMm);
@@ -229,6 +231,7 @@ export class PickPlaceSequence {
       }),
       fault: 'index_short',
       onConfirmed: () => {
+        this.gridCount = this.indexTargetCount;
         this.indexTargetCount = undefined;
         this.bookIndex(t);
       },
@@ -267,6 +270,9 @@ export class PickPlaceSequence {
     }
   }
 
+  /** Encoder count of the home mark the belt should stand at (zero at homing); undefined until homed. */
+  private gridCount: number | undefined;
+
   /** The exit sensor saw a part arrive since the pending index started (the part may be gone now). */
   private exitSeenDuringIndex = false;
 
@@ -304,6 +310,7 @@ export class PickPlaceSequence {
   axisHomed(ctx: SequenceContext): boolean {
     const pending = this.indexTargetCount !== undefined;
     this.indexTargetCount = undefined;
+    this.gridCount = 0; // homing stops on a mark and zeroes the encoder
     const c = this.devices.conveyor.desc;
     const arrivesAtExit = this.indexReachesExit;
     if (!pending || !arrivesAtExit || !ctx.tracker.find('on_belt', c.placePositionMm)) return false;
@@ -332,6 +339,7 @@ export class PickPlaceSequence {
     // Short of the target, but the exit sensor saw the part arrive: it reached the exit (and may
     // already have been taken away by the downstream); the belt's shortfall stays in its encoder.
     if (!reached && !this.exitSeenDuringIndex) return false;
+    this.gridCount = this.indexTargetCount;
     this.indexTargetCount = undefined;
     this.bookIndex(ctx.tracker);
     return true;
