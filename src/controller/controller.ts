@@ -503,8 +503,7 @@ export class Controller {
           // Reach a safe point, resync, and go on only where the fault may resume by itself;
           // otherwise the cell waits with its alarm (Stop or Abort remain available).
           if (this.steps.size > 0 || !this.nothingMoves() || !this.holdingFault?.autoRecoverable) break;
-          const safetyActive = [...this.estopActive.values(), ...this.protectiveActive.values()].some((a) => a);
-          if (safetyActive || !this.resyncOnce('completing')) break;
+          if (this.safetySourceActive() || !this.resyncOnce('completing')) break;
           this.completingPaused = false;
           this.resyncedInThisState = false;
           this.holdingFault = undefined;
@@ -530,6 +529,11 @@ export class Controller {
     if (done) this.actor.send({ type: 'stateComplete', state: s });
   }
 
+  /** Any e-stop source or protective stop active now. */
+  private safetySourceActive(): boolean {
+    return [...this.estopActive.values(), ...this.protectiveActive.values()].some((a) => a);
+  }
+
   private nothingMoves(): boolean {
     return [...this.drivers.keys()].every((d) => !this.reading(d).moving && !this.inFlight.has(d));
   }
@@ -542,8 +546,7 @@ export class Controller {
     return (
       this.allHealthy() &&
       this.sequence.resetComplete(this.sequenceContext) &&
-      [...this.estopActive.values()].every((a) => !a) &&
-      [...this.protectiveActive.values()].every((a) => !a)
+      !this.safetySourceActive()
     );
   }
 
@@ -555,8 +558,7 @@ export class Controller {
     const fault = this.holdingFault;
     if (!fault?.autoRecoverable) return;
     this.clock.setTimeout(() => {
-      const safetyActive = [...this.estopActive.values(), ...this.protectiveActive.values()].some((a) => a);
-      if (this.state !== 'Held' || this.holdingFault !== fault || !fault.autoRecoverable || safetyActive || !this.allHealthy()) return;
+      if (this.state !== 'Held' || this.holdingFault !== fault || !fault.autoRecoverable || this.safetySourceActive() || !this.allHealthy()) return;
       this.recoveries++;
       this.journal.record('recovery', { recovery: 'auto_unhold', device: fault.device, message: `${fault.kind} is auto-recoverable: unholding after Resync` });
       this.publishEvent({ type: 'recovery', t: this.now(), kind: 'auto_unhold', device: fault.device, message: `${fault.kind} is auto-recoverable: unholding after Resync` });
@@ -715,9 +717,7 @@ export class Controller {
         this.journal.record('device.feedback', { device, feedback: 'reset', cause: fb.cause });
         this.inFlight.delete(device);
         // The rebooted board forgot the command: its step is abandoned, not missed (Resync repairs).
-        const cut = this.steps.abandon(device);
-        if (cut) this.settleIntent(cut, 'abandoned');
-        if (cut) this.journal.record('step', { device, step: cut.name, phase: 'abandoned', ...(cut.partId ? { partId: cut.partId } : {}) });
+        this.abandonStep(device);
         this.raiseFault('axis_position_lost', `${device} reset (${fb.cause}): its position is lost until homed`, device);
         break;
       }
@@ -844,10 +844,7 @@ export class Controller {
     this.options.hooks?.onIntentDurable?.(seq);
     if (this.steps.get(step.device)?.id !== step.id) return; // cut short meanwhile (its outcome is written)
     if (!this.mayLeave(step.device, step.command, 'send')) {
-      this.steps.abandon(step.device);
-      this.inFlight.delete(step.device);
-      this.settleIntent(step, 'abandoned');
-      this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
+      this.abandonStep(step.device);
       this.afterInput();
       return;
     }
@@ -1034,12 +1031,7 @@ export class Controller {
         this.journal.record('device.command', { device: name, command: { type: 'stop' }, cause: stop.name });
       }
       const step = this.steps.get(name);
-      if (step && MOTION_COMMANDS.has(step.command.type)) {
-        this.steps.abandon(name);
-        this.inFlight.delete(name);
-        this.settleIntent(step, 'abandoned');
-        this.journal.record('step', { device: name, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
-      }
+      if (step && MOTION_COMMANDS.has(step.command.type)) this.abandonStep(name);
     }
   }
 
@@ -1051,11 +1043,19 @@ export class Controller {
       driver.write({ type: 'safeState', category });
       this.journal.record('device.command', { device: name, command: { type: 'safeState', category } });
     }
-    for (const step of this.steps.abandonAll()) {
-      this.inFlight.delete(step.device);
-      this.settleIntent(step, 'abandoned');
-      this.journal.record('step', { device: step.device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
-    }
+    for (const step of this.steps.all()) this.abandonStep(step.device);
+  }
+
+  /**
+   * A step cut short (a stop, a safe state, a board that rebooted, a refusal at send): forgotten
+   * without an outcome, its intent closed as abandoned, journaled. Never counted as done.
+   */
+  private abandonStep(device: string): void {
+    const step = this.steps.abandon(device);
+    if (!step) return;
+    this.inFlight.delete(device);
+    this.settleIntent(step, 'abandoned');
+    this.journal.record('step', { device, step: step.name, phase: 'abandoned', ...(step.partId ? { partId: step.partId } : {}) });
   }
 
   // ---------------------------------------------------------------------------------------------
