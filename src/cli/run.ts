@@ -9,6 +9,9 @@ import { MIN_ROLLING_BYTES, recorderFace } from '../record/recorder.js';
 import { prepareRosRun } from '../ros/cli.js';
 import { systemdFace } from '../platform/sdNotify.js';
 import { startRigForRun, type CellRig } from '../rig/cellRig.js';
+import { loadCell } from '../cell/load.js';
+import type { CellDescription } from '../cell/schema.js';
+import { describeLinkEvent, openHardware, type HardwareLinks } from '../runtime/hardware.js';
 
 export interface RunCliOptions {
   cell: string;
@@ -52,11 +55,20 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
     err.write('workcell run: --autostart refused: a real cell never starts itself; it waits in Stopped for an operator Reset and Start (use --sim to simulate it)\n');
     return 2;
   }
+  let cellOnHardware: { cell: CellDescription; hash: string } | undefined;
   if (!opts.sim) {
-    err.write(
-      'workcell run: only simulated cells run in this version: add --sim (the serial, Firmata and ROS 2 transports validate in `workcell check` but are not driven yet)\n',
-    );
-    return 2;
+    if (opts.virtualTime) {
+      err.write('workcell run: --virtual-time simulates time, so it needs --sim (a real cell runs on the wall clock, or on /clock with --ros --use-sim-time)\n');
+      return 2;
+    }
+    const loaded = loadCell(opts.cell);
+    if (!loaded.ok) {
+      err.write(`workcell run: the cell description has problems:\n${loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`).join('\n')}\n`);
+      return 2;
+    }
+    cellOnHardware = { cell: loaded.cell, hash: loaded.hash };
+    // rclnodejs is loaded because the cell says so: its ros2 devices are on ROS.
+    if (Object.values(loaded.cell.links).some((link) => link.transport === 'ros2')) opts = { ...opts, ros: true };
   }
   if (opts.virtualTime && opts.cycles === undefined) {
     err.write('workcell run: --virtual-time needs --cycles N (a virtual-time run ends when the lot is done)\n');
@@ -97,6 +109,18 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
     options.faces = [...(options.faces ?? []), ros.face];
     if (ros.clock) options.clock = ros.clock;
     if (ros.safetyClock) options.safetyClock = ros.safetyClock;
+  }
+  if (cellOnHardware) {
+    let hardware: HardwareLinks;
+    try {
+      hardware = await openHardware(cellOnHardware.cell, cellOnHardware.hash, { onEvent: (e) => err.write(`${describeLinkEvent(e)}\n`) });
+    } catch (e) {
+      err.write(`workcell run: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+    for (const line of hardware.summary()) err.write(`${line}\n`);
+    options.drivers = hardware.drivers(options.drivers ?? ((ctx) => ctx.sim.drivers));
+    options.faces = [...(options.faces ?? []), () => ({ close: () => hardware.close() })];
   }
   // Started by systemd (hardware/systemd/workcell.service): ready, status and watchdog pings.
   if (process.env.NOTIFY_SOCKET) options.faces = [...(options.faces ?? []), systemdFace()];

@@ -683,8 +683,12 @@ export class Controller {
   // Devices
 
   private onFeedback(device: string, fb: DeviceFeedback): void {
-    this.lastSignOfLife.set(device, this.safetyClock.now());
-    if (this.unhealthy.has(device)) this.deviceCameBack(device);
+    // A refusal may come from the driver itself (a board that is not connected refuses locally),
+    // so it is no sign of life; a live device also sends readings or heartbeats.
+    if (fb.type !== 'refused') {
+      this.lastSignOfLife.set(device, this.safetyClock.now());
+      if (this.unhealthy.has(device)) this.deviceCameBack(device);
+    }
     switch (fb.type) {
       case 'heartbeat':
         return;
@@ -857,12 +861,10 @@ export class Controller {
   /** The disk failed: no further motion may leave (the intent cannot be made durable). */
   private persistenceFailed(step: ActiveStep, error: unknown): void {
     const message = `the durable store failed (${error instanceof Error ? error.message : String(error)}): no motion can be made durable, so none is sent`;
-    if (this.steps.get(step.device)?.id === step.id) {
-      this.steps.abandon(step.device);
-      this.inFlight.delete(step.device);
-    }
+    // The store goes first, so that abandoning the step does not write to the failed store.
     this.store = undefined;
     this.storeFailed = true;
+    if (this.steps.get(step.device)?.id === step.id) this.abandonStep(step.device);
     this.raiseFault('persistence_failed', message);
     this.afterInput();
   }

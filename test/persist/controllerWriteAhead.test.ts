@@ -84,3 +84,52 @@ describe('write-ahead order at the controller', () => {
     expect(outcomes).toBe(2 * intents);
   });
 });
+
+describe('a durable store that fails', () => {
+  it('abandons the step whose intent could not be written, sends nothing more, and holds with a persistence fault', async () => {
+    const log: Event[] = [];
+    const memory = new MemoryStore();
+    let intents = 0;
+    // The disk fails on the 12th intent: everything before it was durable.
+    const failing = new Proxy(recordingStore(memory, log), {
+      get(target, prop, receiver) {
+        if (prop === 'writeIntent') {
+          return async (intent: Intent) => {
+            if (++intents >= 12) throw new Error('EIO: i/o error');
+            await target.writeIntent(intent);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const run = new CellRun({
+      cellPath: DEMO_PATH,
+      virtualTime: true,
+      cycles: 5,
+      autostart: true,
+      seed: 2,
+      store: failing,
+      keepJournal: true,
+      drivers: (ctx) => recordingDrivers(ctx.sim.drivers, log),
+    });
+    const summary = await run.run();
+    expect(summary.ok).toBe(false);
+    expect(['Held', 'Holding']).toContain(summary.finalState);
+
+    const records = run.memory!.records();
+    const fault = records.find((r) => r.kind === 'fault' && r.fault === 'persistence_failed');
+    expect(fault, 'persistence fault journaled').toBeDefined();
+    expect(String(fault!.message)).toContain('EIO');
+    // The step whose intent failed was started and then abandoned, never sent.
+    const failedStart = records.filter((r) => r.kind === 'step' && r.phase === 'start')[11]!;
+    const abandoned = records.find((r) => r.kind === 'step' && r.phase === 'abandoned' && r.device === failedStart.device && r.step === failedStart.step && r.seq > failedStart.seq);
+    expect(abandoned, `${String(failedStart.device)} ${String(failedStart.step)} journaled as abandoned`).toBeDefined();
+    // After the failure no motion command reached any device (the safe state may, it never waits for the disk).
+    const lastDurable = log.reduce((at, e, i) => (e.kind === 'durable' ? i : at), -1);
+    const motionsAfter = log.slice(lastDurable + 1).filter((e) => e.kind === 'sent' && e.command.type !== 'safeState' && e.command.type !== 'stop');
+    // The last durable intent may still be sent after it; nothing else.
+    expect(motionsAfter.length).toBeLessThanOrEqual(1);
+    expect(log.filter((e) => e.kind === 'durable')).toHaveLength(11);
+  });
+});
