@@ -19,8 +19,8 @@
 #include <util/delay.h>
 
 #define FW_MAJOR 1
-#define FW_MINOR 0
-#define PROTOCOL_VERSION 1
+#define FW_MINOR 1
+#define PROTOCOL_VERSION 2 /* 2: per-input debounce in the PROVISION body */
 
 #define TICK_HZ 10000UL          /* motion tick (Timer1 compare A, clock/64) */
 #define TICKS_PER_MS (TICK_HZ / 1000UL)
@@ -68,9 +68,10 @@ typedef struct {
   uint32_t input_mask, output_mask, safe_high_mask, safe_hold_mask;
   uint8_t estop_pin, estop_healthy_level, home_active_level, stop_category;
   uint32_t stop_decel;
+  uint16_t debounce_ms[12]; /* general pins 8..19: a new input level must hold this long */
 } __attribute__((packed)) config_t;
-#define PROVISION_BODY_BYTES 59
-#define EEPROM_MAGIC 0x5743 /* "WC" */
+#define PROVISION_BODY_BYTES 83
+#define EEPROM_MAGIC 0x5744 /* "WD": layout 2 (with debounce); a layout-1 record reads as unprovisioned */
 typedef struct {
   uint16_t magic;
   config_t config;
@@ -82,6 +83,11 @@ static config_t config;
 static uint8_t provisioned;
 static uint8_t reset_cause;
 static uint32_t general_pins_mask; /* pins 8..19 */
+
+/* ---- input debounce (sampled every millisecond in the tick) ---- */
+static uint32_t debounce_mask;           /* inputs with a debounce time */
+static volatile uint32_t debounced;      /* their accepted levels */
+static uint16_t bounce_ms[12];           /* how long each has differed from its accepted level */
 
 /* ---- motion state, shared with the tick interrupt ---- */
 static volatile int32_t position;
@@ -123,10 +129,44 @@ static uint8_t pin_read(uint8_t pin) {
   return (*pin_in(pin) & pin_bit(pin)) ? 1 : 0;
 }
 
-static uint32_t read_levels(void) {
+static uint32_t read_raw_levels(void) {
   uint32_t levels = ((uint32_t)(PINB & 0x3F) << 8) | ((uint32_t)(PINC & 0x3F) << 14);
   levels |= (uint32_t)(PIND & 0xFC);
   return levels;
+}
+
+/* What the board reports: raw levels, except debounced inputs at their accepted level. */
+static uint32_t read_levels(void) {
+  uint32_t accepted;
+  ATOMIC_BLOCK(ATOMIC_RESTORESTATE) { accepted = debounced; }
+  return (read_raw_levels() & ~debounce_mask) | (accepted & debounce_mask);
+}
+
+/* Called every millisecond from the tick: a level is accepted once it has held debounce_ms. */
+static void debounce_inputs(void) {
+  if (!debounce_mask) return;
+  uint32_t differ = (read_raw_levels() ^ debounced) & debounce_mask;
+  for (uint8_t i = 0; i < 12; i++) {
+    uint32_t bit = 1UL << (i + 8);
+    if (!(debounce_mask & bit)) continue;
+    if (!(differ & bit)) {
+      bounce_ms[i] = 0;
+    } else if (++bounce_ms[i] >= config.debounce_ms[i]) {
+      debounced ^= bit;
+      bounce_ms[i] = 0;
+    }
+  }
+}
+
+/* Debounce starts from the present levels (boot, provisioning). Interrupts off. */
+static void debounce_reset(void) {
+  debounce_mask = 0;
+  for (uint8_t i = 0; i < 12; i++) {
+    bounce_ms[i] = 0;
+    /* The e-stop contact is never debounced: it is reported as the tick reads it. */
+    if (provisioned && (config.input_mask & (1UL << (i + 8))) && config.debounce_ms[i] > 0 && config.estop_pin != i + 8) debounce_mask |= 1UL << (i + 8);
+  }
+  debounced = read_raw_levels();
 }
 
 static uint32_t output_levels(void) {
@@ -235,8 +275,10 @@ ISR(TIMER1_COMPA_vect) {
   if (++tick_in_ms >= TICKS_PER_MS) {
     tick_in_ms = 0;
     millis++;
+    debounce_inputs();
   }
-  /* The e-stop chain is read every tick, ahead of everything else. */
+  /* The e-stop chain is read every tick, ahead of everything else, raw: never debounced, a
+   * contact that opens for a single tick trips the safe state. */
   if (estop_open()) {
     flags |= F_ESTOP_OPEN;
     if (!(flags & F_ESTOP_LATCHED)) {
@@ -483,6 +525,7 @@ static uint8_t cmd_provision(const uint8_t *body, uint8_t len) {
     drive_enable(0);
     load_config();
     apply_pin_config();
+    debounce_reset();
   }
   return ACK_OK;
 }
@@ -691,6 +734,7 @@ int main(void) {
   for (uint8_t pin = 8; pin <= 19; pin++) general_pins_mask |= 1UL << pin;
   load_config();
   apply_pin_config();
+  debounce_reset();
   drive_enable(0);
 
   /* Timer1: CTC at TICK_HZ from clock/64 (a coarse prescaler also keeps avr8js fast). */

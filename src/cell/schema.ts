@@ -42,6 +42,13 @@ const positiveMs = (what: string) => z.number().positive().describe(`${what}, in
 const rosName = z
   .string()
   .regex(/^\/[A-Za-z_][A-Za-z0-9_/]*$/, 'an absolute ROS name such as /workcell or /arm_controller/joint_trajectory');
+/** A device's ROS name: absolute, or relative to its ros2 link's node_namespace. */
+const deviceRosName = z
+  .string()
+  .regex(
+    /^\/?[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/,
+    "a ROS name: absolute (/feeder/release) or relative to the link's node_namespace (feeder/release)",
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Links: how the controller reaches a device. Channels name a link, or inherit their device's.
@@ -65,7 +72,7 @@ const firmataLink = obj({
 });
 const ros2Link = obj({
   transport: z.literal('ros2').describe('ROS 2 topics and actions'),
-  node_namespace: rosName.optional().describe('namespace of the ROS 2 node serving this link'),
+  node_namespace: rosName.optional().describe("namespace the relative ROS names (topics, action) of this link's devices resolve under"),
 });
 export const linkSchema = z.discriminatedUnion('transport', [simLink, serialLink, firmataLink, ros2Link]);
 
@@ -76,7 +83,7 @@ export const linkSchema = z.discriminatedUnion('transport', [simLink, serialLink
 const address = {
   link: name.optional().describe('link driving this channel; defaults to the device link'),
   pin: z.number().int().min(0).max(69).optional().describe('pin number on a serial or Firmata board'),
-  topic: rosName.optional().describe('ROS 2 topic (std_msgs/msg/Bool) for a ros2 link'),
+  topic: deviceRosName.optional().describe('ROS 2 topic (std_msgs/msg/Bool) for a ros2 link; a relative name resolves under the link\'s node_namespace'),
   active_low: z.boolean().default(false).describe('the electrical level is inverted'),
 };
 
@@ -91,6 +98,20 @@ export const digitalOutputSchema = obj({
 export const digitalInputSchema = obj({
   ...address,
   debounce_ms: ms('debounce time').default(0),
+  analog_threshold: z
+    .number()
+    .int()
+    .min(0)
+    .max(1023)
+    .optional()
+    .describe('Firmata only: read the pin as an analog input (0-1023); the input is true at or above this value'),
+  analog_hysteresis: z
+    .number()
+    .int()
+    .min(0)
+    .max(511)
+    .optional()
+    .describe('Firmata only, with analog_threshold: once true, the input stays true until the value falls below threshold - hysteresis'),
 });
 
 export const heartbeatSchema = obj({
@@ -164,9 +185,9 @@ export const armSchema = obj({
   tolerance_rad: z.number().positive().describe('per-joint tolerance for "pose reached"'),
   stop_category: z.union([z.literal(0), z.literal(1)]).default(1).describe('stop category on a safety stop: 0 removes drive power at once, 1 stops under control, then removes power'),
   ros: obj({
-    action: rosName.default('/arm_controller/follow_joint_trajectory').describe('FollowJointTrajectory action server'),
-    trajectory_topic: rosName.default('/arm_controller/joint_trajectory').describe('JointTrajectory topic, used when use_action is false'),
-    joint_states_topic: rosName.default('/joint_states').describe('JointState topic the measured joint positions come from'),
+    action: deviceRosName.default('/arm_controller/follow_joint_trajectory').describe('FollowJointTrajectory action server'),
+    trajectory_topic: deviceRosName.default('/arm_controller/joint_trajectory').describe('JointTrajectory topic, used when use_action is false'),
+    joint_states_topic: deviceRosName.default('/joint_states').describe('JointState topic the measured joint positions come from'),
     use_action: z.boolean().default(true).describe('send moves through the action (true) or publish them on trajectory_topic (false)'),
   }).optional().describe('ROS 2 names, for an arm on a ros2 link'),
   gripper: obj({
@@ -187,6 +208,16 @@ export const axisSchema = obj({
   homing_speed_mm_s: z.number().positive().describe('belt speed while seeking the home mark, in millimetres per second'),
   tolerance_mm: z.number().positive().describe('encoder position must agree with the target within this'),
   home_sensor: digitalInputSchema.describe('home mark sensor; referred to as the channel `home`'),
+  speed: obj({
+    topic: deviceRosName.describe('std_msgs/msg/Float64 belt speed command, in metres per second, positive downstream'),
+  }).optional().describe('belt speed command, for an axis on a ros2 link'),
+  position: obj({
+    topic: deviceRosName.describe('measured belt travel, in metres'),
+    type: z
+      .enum(['nav_msgs/msg/Odometry', 'std_msgs/msg/Float64'])
+      .default('nav_msgs/msg/Odometry')
+      .describe('nav_msgs/msg/Odometry (pose.pose.position.x) or std_msgs/msg/Float64 (data)'),
+  }).optional().describe('measured belt travel (the encoder), for an axis on a ros2 link; its messages are also the heartbeat'),
   stop_category: z.union([z.literal(0), z.literal(1)]).default(1).describe('stop category on a safety stop: 0 removes drive power at once, 1 stops under control, then removes power'),
 });
 
@@ -294,6 +325,16 @@ export const safetySchema = obj({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Commissioning (Manual and Maintenance modes, docs/commissioning.md)
+
+export const commissioningSchema = obj({
+  jog_speed_mm_s: z.number().positive().default(250).describe('reduced speed of a conveyor jog, in millimetres per second (ISO 10218: 250 mm/s for manual operation)'),
+  jog_joint_speed_rad_s: z.number().positive().default(0.25).describe('reduced speed of an arm joint jog, in radians per second'),
+  jog_renew_timeout_ms: positiveMs('a jog stops when no hold-to-run renewal arrives for this long (monotonic clock)').default(300),
+  force_max_s: z.number().positive().default(600).describe('longest time an output may be forced in Maintenance mode, in seconds'),
+});
+
+// ---------------------------------------------------------------------------------------------
 // The cell
 
 export const cellSchema = obj({
@@ -308,6 +349,9 @@ export const cellSchema = obj({
   safety: safetySchema
     .prefault({ estop_sources: [], protective_stops: [], zones: {}, interlocks: [] })
     .describe('e-stop sources, protective stops, zones and interlocks'),
+  commissioning: commissioningSchema
+    .prefault({})
+    .describe('Manual and Maintenance mode limits: jog speeds, hold-to-run renewal timeout, forcing time limit'),
 });
 
 export type CellDescription = z.output<typeof cellSchema>;
@@ -324,3 +368,4 @@ export type Zone = z.output<typeof zoneSchema>;
 export type Interlock = z.output<typeof interlockSchema>;
 export type EstopSource = z.output<typeof estopSourceSchema>;
 export type ProtectiveStop = z.output<typeof protectiveStopSchema>;
+export type CommissioningLimits = z.output<typeof commissioningSchema>;

@@ -333,6 +333,8 @@ function checkLinksAndPins(devices: Record<string, Device>, links: Record<string
         continue;
       }
       checkAddress(site.path, linkName, link, site.channel.pin, site.channel.topic, report);
+      checkRelativeName([...site.path, 'topic'], linkName, link, site.channel.topic, report);
+      if (site.direction === 'input') checkAnalogInput(site.path, linkName, link, site.channel as DigitalInput, report);
       if (site.channel.pin !== undefined && (link.transport === 'serial' || link.transport === 'firmata')) {
         usePin(linkName, site.channel.pin, site.path);
       }
@@ -350,7 +352,45 @@ function checkLinksAndPins(devices: Record<string, Device>, links: Record<string
       } else if (device.axis.pin !== undefined) {
         report([...axisPath, 'pin'], `a pin needs a serial or firmata link; link "${linkName}" is ${link.transport}`);
       }
+      if (link !== undefined && link.transport === 'ros2') {
+        // A ROS axis is driven by a speed command and measured by a position topic (docs/ros2.md).
+        const missing = (['speed', 'position'] as const).filter((key) => device.axis[key] === undefined);
+        if (missing.length > 0) {
+          report(
+            axisPath,
+            `the axis is on ros2 link "${linkName}" and needs ${missing.map((key) => (key === 'speed' ? '`speed: { topic }` (std_msgs/msg/Float64, m/s)' : '`position: { topic }` (nav_msgs/msg/Odometry or std_msgs/msg/Float64, m)')).join(' and ')}`,
+          );
+        }
+        checkRelativeName([...axisPath, 'speed', 'topic'], linkName, link, device.axis.speed?.topic, report);
+        checkRelativeName([...axisPath, 'position', 'topic'], linkName, link, device.axis.position?.topic, report);
+      } else if (link !== undefined) {
+        for (const key of ['speed', 'position'] as const) {
+          if (device.axis[key] !== undefined) report([...axisPath, key], `\`${key}\` is a ROS topic and needs a ros2 link; link "${linkName}" is ${link.transport}`);
+        }
+      }
     }
+    if (device.kind === 'arm' && device.ros !== undefined && deviceLinkKnown) {
+      const link = links[device.link]!;
+      for (const [key, rosName] of [['action', device.ros.action], ['trajectory_topic', device.ros.trajectoryTopic], ['joint_states_topic', device.ros.jointStatesTopic]] as const) {
+        checkRelativeName([...devicePath, 'ros', key], device.link, link, rosName, report);
+      }
+    }
+  }
+}
+
+/** A relative ROS name resolves under its ros2 link's node_namespace; without one it has no meaning. */
+function checkRelativeName(path: PathSegment[], linkName: string, link: Link, rosName: string | undefined, report: Report): void {
+  if (rosName === undefined || rosName.startsWith('/') || link.transport !== 'ros2' || link.nodeNamespace !== undefined) return;
+  report(path, `relative ROS name "${rosName}" needs \`node_namespace\` on ros2 link "${linkName}" to resolve under; or write it absolute ("/${rosName}")`);
+}
+
+/** Only a Firmata board reads a pin as analog (the station firmware has no analog inputs). */
+function checkAnalogInput(path: PathSegment[], linkName: string, link: Link, input: DigitalInput, report: Report): void {
+  if (input.analogThreshold !== undefined && link.transport !== 'firmata') {
+    report([...path, 'analog_threshold'], `analog inputs are read on firmata links only; link "${linkName}" is ${link.transport}`);
+  }
+  if (input.analogHysteresis !== undefined && input.analogThreshold === undefined) {
+    report([...path, 'analog_hysteresis'], 'analog_hysteresis needs analog_threshold on the same input');
   }
 }
 

@@ -123,6 +123,47 @@ program
     process.exitCode = runReplay(file, opts, process.stdout, process.stderr);
   });
 
+// Commissioning against a running controller, through its WebSocket bridge (docs/commissioning.md).
+const remoteOptions = (command: Command) =>
+  command
+    .option('--url <ws-url>', 'the running controller\'s WebSocket bridge', 'ws://127.0.0.1:8765')
+    .option('--token <token>', 'the bridge\'s token, when it has one')
+    .option('--timeout <ms>', 'how long to wait for the connection and for each answer', positiveInt('--timeout'), 10_000);
+
+remoteOptions(
+  program
+    .command('jog')
+    .description('Manual mode: jog the conveyor or one arm joint at the reduced speed, holding it (hold-to-run) until done, --for, Enter or Ctrl-C')
+    .argument('<args...>', '<conveyor> <+|->[mm]  or  <arm> <joint> <+|->[rad]; a bare + or - jogs continuously')
+    .option('--for <ms>', 'continuous jogs: hold for at most this long', positiveInt('--for'))
+    .option('--speed <v>', 'a lower speed than the limit (mm/s or rad/s)', Number),
+).action(async (args: string[], opts: { url: string; token?: string; timeout: number; for?: number; speed?: number }) => {
+  const { runJog } = await import('./commission.js');
+  process.exitCode = await runJog(args, { url: opts.url, timeoutMs: opts.timeout, ...(opts.token ? { token: opts.token } : {}), ...(opts.for ? { holdMs: opts.for } : {}), ...(opts.speed ? { speed: opts.speed } : {}) }, process.stdout, process.stderr);
+});
+
+remoteOptions(
+  program
+    .command('io')
+    .description('Maintenance mode: the I/O view and device diagnostics; "io force <device.channel> on|off <30s> <reason>", "io unforce <device.channel>|all"')
+    .argument('[args...]', 'nothing, or force ..., or unforce ...')
+    .option('--json', 'print the view as one JSON object'),
+).action(async (args: string[], opts: { url: string; token?: string; timeout: number; json?: boolean }) => {
+  const { runIo } = await import('./commission.js');
+  process.exitCode = await runIo(args, { url: opts.url, timeoutMs: opts.timeout, ...(opts.token ? { token: opts.token } : {}), ...(opts.json ? { json: true } : {}) }, process.stdout, process.stderr);
+});
+
+remoteOptions(
+  program
+    .command('teach')
+    .description('Manual mode: write the measured arm joints as a pose, or the conveyor position, into the cell description (diff shown first, backup kept)')
+    .argument('<args...>', 'pose <arm> <pose>  or  position <conveyor> <name>_position_mm')
+    .option('--yes', 'write without asking'),
+).action(async (args: string[], opts: { url: string; token?: string; timeout: number; yes?: boolean }) => {
+  const { runTeach } = await import('./commission.js');
+  process.exitCode = await runTeach(args, { url: opts.url, timeoutMs: opts.timeout, ...(opts.token ? { token: opts.token } : {}), ...(opts.yes ? { yes: true } : {}) }, process.stdout, process.stderr);
+});
+
 // ros2 launch and ros2 run append ROS's own arguments after --ros-args: they are rcl's, not ours.
 const rosArgs = takeRosArgs(process.argv);
 await program.parseAsync(process.argv);

@@ -31,6 +31,8 @@ import { PartTracker } from './parts.js';
 import { PickPlaceSequence, type SequenceContext } from './pickPlace.js';
 import { StepRunner, type ActiveStep, type StepOutcome, type StepSpec } from './steps.js';
 import type { DurableStore, OpenResult } from '../persist/index.js';
+// commissioning (#11): Manual and Maintenance mode work
+import { Commissioning } from '../commissioning/commissioning.js';
 
 /** Version of what the controller persists; a persisted belief of another version is set aside. */
 export const BELIEF_VERSION = 'workcell-belief-1/packml-1/pick-place-1';
@@ -66,6 +68,8 @@ export interface ControllerOptions {
   diagnosticsPeriodMs?: number;
   /** Facts about the run for the journal's run.start record (seed, virtual time, scenario). */
   runInfo?: Record<string, unknown>;
+  /** The cell description file, for teach in Manual mode (docs/commissioning.md). */
+  cellPath?: string;
 }
 
 type Phase = 'idle' | 'resetting' | 'resyncing' | 'production';
@@ -92,6 +96,8 @@ const COMMANDS_PER_TURN = 16;
 export class Controller {
   readonly topics: OperatorTopics;
   readonly tracker: PartTracker;
+  /** commissioning (#11): jog, teach, forcing, single-step (src/commissioning). */
+  readonly commissioning: Commissioning;
   private readonly cell: CellDescription;
   private readonly clock: Clock;
   private readonly safetyClock: Clock;
@@ -185,6 +191,42 @@ export class Controller {
     for (const name of Object.keys(this.cell.devices)) {
       if (!this.drivers.has(name)) throw new Error(`no driver for device ${name}`);
     }
+    // commissioning (#11): every motion it asks for goes through dispatch (interlocks, write-ahead, send).
+    this.commissioning = new Commissioning({
+      cell: this.cell,
+      cellPath: options.cellPath,
+      safetyClock: this.safetyClock,
+      journal: this.journal,
+      mode: () => this.mode,
+      state: () => this.state,
+      reading: (device) => this.reading(device),
+      motionRefusal: (device, command) => {
+        const forbidden = this.motionForbiddenReason();
+        if (forbidden) return forbidden;
+        if (!this.healthy(device)) return `${device} is unhealthy (no sign of life)`;
+        const refusals = this.interlocks.refusals(device, command, this.live);
+        if (refusals.length === 0) return undefined;
+        const interlock = refusals.map((r) => r.interlock).join(', ');
+        this.journal.record('interlock.refused', { interlock, device, command, stage: 'guard' });
+        this.publishEvent({ type: 'interlock.refused', t: this.now(), interlock, device, command: command.type });
+        return `interlock ${interlock}`;
+      },
+      busy: (device) => this.steps.busy(device),
+      dispatch: (spec) => this.dispatch(spec),
+      stop: (device, cause) => {
+        this.drivers.get(device)!.write({ type: 'stop' });
+        this.journal.record('device.command', { device, command: { type: 'stop' }, cause });
+      },
+      writeOutput: (device, command, cause) => {
+        this.journal.record('device.command', { device, command, cause });
+        this.drivers.get(device)!.write(command);
+      },
+      estopLatchedReason: () => this.estopLatchedReason(),
+      notify: (event, message, extra = {}) => {
+        this.publishEvent({ type: 'commissioning', t: this.now(), event, message, ...extra });
+        this.publishState();
+      },
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -222,6 +264,7 @@ export class Controller {
       this.actor.on('mode.changed', (e) => {
         this.journal.record('mode', { from: e.from, to: e.to, source: e.source });
         this.publishEvent({ type: 'mode.changed', t: this.now(), from: e.from, to: e.to, source: e.source });
+        this.commissioning.modeChanged(e.from, e.to); // commissioning (#11)
       }),
     ];
     for (const s of subs) this.cleanup.push(() => s.unsubscribe());
@@ -263,6 +306,7 @@ export class Controller {
     if (this.heartbeatTimer !== undefined) this.safetyClock.clearTimeout(this.heartbeatTimer);
     if (this.safeOkTimer !== undefined) this.safetyClock.clearTimeout(this.safeOkTimer);
     this.steps.abandonAll();
+    this.commissioning.dispose(); // commissioning (#11)
     for (const c of this.cleanup.splice(0)) c();
     for (const driver of this.drivers.values()) driver.deactivate();
     this.actor?.stop();
@@ -320,6 +364,23 @@ export class Controller {
     }
     this.tracker.restore({ parts, counts });
     this.sequence.restoreIndexTarget(saved.indexTargetCount);
+    // Indexes the belief never saw: a confirmed one is booked; one left unconfirmed is Reset's
+    // homing's to decide (the exit sensor tells whether it carried its part to the exit).
+    const conveyor = this.sequence.devices.conveyor.name;
+    const indexesSinceBelief = [
+      ...(opened.kind === 'loaded' ? opened.settledSinceBelief.map((s) => ({ seq: s.intent.seq, device: s.intent.device, step: s.intent.step, confirmed: s.outcome === 'confirmed' })) : []),
+      ...opened.openIntents.map((i) => ({ seq: i.seq, device: i.device, step: i.step, confirmed: false })),
+    ]
+      .filter((i) => i.device === conveyor && i.step === 'index')
+      .sort((a, b) => a.seq - b.seq);
+    for (const index of indexesSinceBelief) {
+      if (index.confirmed) this.sequence.bookIndexConfirmedAfterBelief(this.tracker);
+      else this.sequence.markIndexCutShortAtCrash();
+    }
+    // The gripper is only ever opened at the place pose: a release the last run commanded for a
+    // part tells where that part went, if the vacuum is found off (settlePlaceBeforeHoming).
+    const arm = this.sequence.devices.arm.name;
+    for (const intent of laterIntents) if (intent.device === arm && intent.step === 'release' && intent.partId) this.releasedByLastRun.add(intent.partId);
     this.openIntentsFromLastRun = opened.openIntents;
     this.exitedBeforeThisRun = this.tracker.exited;
     this.savedBeliefVersion = this.tracker.version;
@@ -390,6 +451,14 @@ export class Controller {
     text = shownCommand(text);
     if (!parsed.ok) return this.rejectCommand(text, source, parsed.reason);
     const cmd = parsed.command;
+    if (cmd.kind === 'commissioning') {
+      // commissioning (#11): jog, teach, force, unforce, step. Renewals are not journaled one by one.
+      const reason = this.commissioning.command(cmd.command, source);
+      if (reason !== undefined) return this.rejectCommand(text, source, reason);
+      if (cmd.command.kind !== 'jogRenew') this.acceptCommand(text, source);
+      this.afterInput();
+      return true;
+    }
     if (cmd.kind === 'ack') {
       const ids = this.alarms.filter((a) => !a.acknowledged).map((a) => a.id);
       for (const a of this.alarms) a.acknowledged = true;
@@ -430,10 +499,12 @@ export class Controller {
     this.journal.record('state', { from, to: state, cause });
     this.publishEvent({ type: 'state.changed', t: this.now(), from: from ?? '', to: state, cause });
     this.options.hooks?.onStateEntered?.(state);
+    this.commissioning.stateEntered(state); // commissioning (#11): a jog ends, forcing clears on a stop
     this.resyncedInThisState = false;
     switch (state) {
       case 'Resetting':
         this.homedThisReset = false;
+        this.placeSettledBeforeHoming = false;
         this.phase = 'resetting';
         break;
       case 'Execute':
@@ -647,6 +718,31 @@ export class Controller {
     this.raiseFault('unexpected_part', `an unknown part (${id}) is at the pick position: remove it; the cell waits until it is gone`, this.sequence.devices.feeder.name);
   }
 
+  private placeSettledBeforeHoming = false;
+
+  /**
+   * Reset moves the arm home before its Resync, which would erase the one piece of evidence that a
+   * part believed gripped was put down on the belt: the arm standing at the place pose with its
+   * vacuum off (a release whose confirmation was lost, e.g. by a crash). Read it before any motion.
+   */
+  private settlePlaceBeforeHoming(): void {
+    const { arm, conveyor } = this.sequence.devices;
+    const part = this.tracker.find('gripped');
+    const r = this.reading(arm.name);
+    if (!part || r.inputs.vacuum_ok === true) return;
+    const atPlace = this.sequence.armAt(this.sequenceContext, 'place');
+    // Lifting from the place with the valve off: the release the last run commanded happened.
+    const releasedThere = r.outputs.vacuum === false && this.releasedByLastRun.has(part.id);
+    if (!atPlace && !releasedThere) return;
+    this.tracker.move(part.id, 'on_belt', 'placed', conveyor.desc.placePositionMm);
+    this.recoveries++;
+    const evidence = atPlace ? 'arm at place, vacuum off' : 'its release was commanded at the place pose and the valve is off';
+    this.journal.record('recovery', { recovery: 'confirmation_by_measurement', device: arm.name, step: 'release', partId: part.id, message: `reset: ${part.id} was released at the place position (${evidence})` });
+  }
+
+  /** Parts the last run commanded the gripper to let go of (arm release intents the belief had not seen settled). */
+  private readonly releasedByLastRun = new Set<string>();
+
   /**
    * Bring the belief back in line with what the sensors say where a confirmation was lost: a part
    * believed on its way that is really there is accepted (not fed again); one that is not is lost.
@@ -659,23 +755,37 @@ export class Controller {
       this.journal.record('recovery', { recovery: 'index_settled_by_measurement', device: this.sequence.devices.conveyor.name, message: `${reason}: the cut index had reached its target` });
     }
     const atPick = this.reading(feeder.name).inputs.part_at_pick === true;
-    for (const part of this.tracker.inCell()) {
-      if (part.place === 'feeding') {
-        if (atPick) this.tracker.move(part.id, 'at_pick', 'at_pick');
-        else this.tracker.finish(part.id, 'lost', `${reason}: released but never arrived at the pick position`);
-      } else if (part.place === 'at_pick' && !atPick) {
-        this.tracker.finish(part.id, 'lost', `${reason}: no longer at the pick position`);
-      } else if (part.place === 'gripped' && this.reading(arm.name).inputs.vacuum_ok !== true) {
-        // Released at the place position (its confirmation was cut short) or dropped.
-        if (this.sequence.armAt(this.sequenceContext, 'place')) {
-          this.tracker.move(part.id, 'on_belt', 'placed', this.sequence.devices.conveyor.desc.placePositionMm);
-        } else this.tracker.finish(part.id, 'lost', `${reason}: not held by the gripper`);
+    const vacuumOk = this.reading(arm.name).inputs.vacuum_ok === true;
+    const armAtPick = this.sequence.armAt(this.sequenceContext, 'pick');
+    // The gripper first: a part believed gripped that it no longer holds was put down or dropped.
+    const gripped = this.tracker.find('gripped');
+    if (gripped && !vacuumOk) {
+      if (this.sequence.armAt(this.sequenceContext, 'place')) {
+        this.tracker.move(gripped.id, 'on_belt', 'placed', this.sequence.devices.conveyor.desc.placePositionMm);
+      } else this.tracker.finish(gripped.id, 'lost', `${reason}: not held by the gripper`);
+    }
+    // Upstream of the gripper parts move in release order, chute -> pick -> gripper, and confirmations
+    // cut short (a crash, a lost message) leave the belief behind: the sensors say how many parts are
+    // at each place, and the oldest have gone furthest.
+    const upstream = this.tracker
+      .inCell()
+      .filter((p) => p.place === 'feeding' || p.place === 'at_pick')
+      .sort((a, b) => releaseOrder(a.id) - releaseOrder(b.id));
+    // A part gripped at the pick and not lifted yet is still what the pick sensor sees.
+    let pickExplained = gripped !== undefined && vacuumOk && armAtPick;
+    if (vacuumOk && !this.tracker.find('gripped')) {
+      const first = upstream.shift();
+      if (first) {
+        this.tracker.move(first.id, 'gripped', 'picked');
+        pickExplained = armAtPick;
       }
     }
-    // A grip that happened while its step was cut short: the gripper holds the part at the pick.
-    const waiting = this.tracker.find('at_pick');
-    if (waiting && this.reading(arm.name).inputs.vacuum_ok === true && !this.tracker.find('gripped') && this.sequence.armAt(this.sequenceContext, 'pick')) {
-      this.tracker.move(waiting.id, 'gripped', 'picked');
+    if (atPick && !pickExplained) {
+      const next = upstream.shift();
+      if (next?.place === 'feeding') this.tracker.move(next.id, 'at_pick', 'at_pick');
+    }
+    for (const part of upstream) {
+      this.tracker.finish(part.id, 'lost', part.place === 'feeding' ? `${reason}: released but never arrived at the pick position` : `${reason}: no longer at the pick position`);
     }
   }
 
@@ -751,7 +861,12 @@ export class Controller {
       do {
         this.tickAgain = false;
         this.blockedBy.clear();
-        if (this.phase !== 'idle') {
+        this.commissioning.beginTick(); // commissioning (#11): single-step
+        if (this.phase === 'resetting' && !this.placeSettledBeforeHoming && this.allHealthy()) {
+          this.placeSettledBeforeHoming = true;
+          this.settlePlaceBeforeHoming();
+        }
+        if (this.phase !== 'idle' && (this.phase !== 'resetting' || this.placeSettledBeforeHoming)) {
           for (const station of this.sequence.stations) {
             // A silent station's readings are stale: start nothing on it until it is heard again.
             if (this.steps.busy(station) || !this.healthy(station)) continue;
@@ -775,9 +890,13 @@ export class Controller {
               continue;
             }
             this.waiting.delete(station);
+            // commissioning (#11): in Maintenance mode one production step per operator `step`.
+            if (this.phase === 'production' && !this.commissioning.mayStartProductionStep(station, spec.name)) continue;
             this.dispatch(spec);
+            if (this.phase === 'production' && this.steps.busy(station)) this.commissioning.productionStepStarted(station, spec.name);
           }
         }
+        this.commissioning.endTick(this.phase === 'production');
         this.checkStateComplete();
       } while (this.tickAgain);
     } finally {
@@ -1023,6 +1142,7 @@ export class Controller {
   private protectiveStop(stop: ProtectiveStop): void {
     // No new step may start from here on, even from feedback the stop commands themselves cause.
     this.phase = 'idle';
+    this.commissioning.safetyStop(`protective stop ${stop.name}`); // commissioning (#11)
     for (const [name, driver] of this.drivers) {
       const moving = this.inFlight.has(name) || this.reading(name).moving;
       if (stop.category === 1) {
@@ -1039,6 +1159,7 @@ export class Controller {
 
   /** Every device to its safe state, at once. Steps in flight are abandoned, not completed. */
   private commandSafeState(): void {
+    this.commissioning.safetyStop('safe state'); // commissioning (#11): no jog increment after this
     for (const [name, driver] of this.drivers) {
       const desc = this.cell.devices[name]!;
       const category = desc.kind === 'arm' ? desc.stopCategory : desc.kind === 'conveyor' ? desc.axis.stopCategory : 1;
@@ -1213,6 +1334,8 @@ export class Controller {
       }),
       alarms: this.alarms.filter((a) => !a.acknowledged),
       ...(this.lastFault ? { lastFault: this.lastFault } : {}),
+      // commissioning (#11): only outside Production mode
+      ...(snapshot.context.mode !== 'production' ? { commissioning: this.commissioning.view((d) => this.reading(d)) } : {}),
     };
   }
 
@@ -1258,7 +1381,11 @@ export class Controller {
         name: `workcell: ${name}`,
         message: healthy ? 'ok' : `heartbeat lost: last sign of life ${Math.round(age)} ms ago`,
         hardware_id: `${this.cell.devices[name]!.link}:${name}`,
-        values: [{ key: 'heartbeat_age_ms', value: String(Math.round(age)) }],
+        values: [
+          { key: 'heartbeat_age_ms', value: String(Math.round(age)) },
+          // commissioning (#11): protocol counters, firmware, station id, where the driver knows them
+          ...Object.entries(this.drivers.get(name)!.diagnostics?.() ?? {}).map(([key, value]) => ({ key, value: String(value) })),
+        ],
       };
     });
     this.bus.publish(this.topics.diagnostics, { header: { stamp: toRosTime(now), frame_id: '' }, status });
@@ -1286,4 +1413,9 @@ function shallowEqual(a: Record<string, boolean>, b: Record<string, boolean>): b
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => a[k] === b[k]);
+}
+
+/** Part ids are P1, P2, ... in release order. */
+function releaseOrder(id: string): number {
+  return Number(/\d+/.exec(id)?.[0] ?? Number.MAX_SAFE_INTEGER);
 }

@@ -61,15 +61,19 @@ export class PartTracker {
     for (const p of this.parts.values()) if (p.place === 'on_belt') p.beltMm = (p.beltMm ?? 0) + mm;
   }
 
-  finish(id: string, outcome: PartOutcome, reason?: string): void {
+  /**
+   * `restated` marks an outcome the last run may already have journaled: one booked after a restart
+   * from a confirmation in the write-ahead log that the saved belief did not yet include.
+   */
+  finish(id: string, outcome: PartOutcome, reason?: string, restated = false): void {
     const part = this.get(id);
     if (this.outcomes.has(id)) throw new Error(`part ${id} already ${this.outcomes.get(id)}`);
     this.parts.delete(id);
     this.version++;
     this.outcomes.set(id, outcome);
     this.counts[outcome]++;
-    if (outcome === 'exited') this.cycleTimes.push(this.now() - part.releasedAt);
-    this.journal.record('part', { partId: id, event: outcome, ...(reason ? { reason } : {}) });
+    if (outcome === 'exited' && !restated) this.cycleTimes.push(this.now() - part.releasedAt);
+    this.journal.record('part', { partId: id, event: outcome, ...(reason ? { reason } : {}), ...(restated ? { restated: true } : {}) });
   }
 
   find(place: PartPlace, beltMm?: number): TrackedPart | undefined {

@@ -261,12 +261,14 @@ export class PickPlaceSequence {
   private indexTargetCount: number | undefined;
 
   /** Belief after a completed index: the belt's parts moved one index; one at the exit has exited. */
-  private bookIndex(t: PartTracker): void {
+  private bookIndex(t: PartTracker, fromLog = false): void {
     this.exitSeenDuringIndex = false;
     const c = this.devices.conveyor.desc;
     t.advanceBelt(c.indexMm);
     for (const p of t.inCell()) {
-      if (p.place === 'on_belt' && Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) < 1e-6) t.finish(p.id, 'exited');
+      if (p.place !== 'on_belt' || Math.abs((p.beltMm ?? NaN) - c.exitPositionMm) >= 1e-6) continue;
+      if (fromLog) t.finish(p.id, 'exited', 'its index was confirmed in the write-ahead log after the last saved belief', true);
+      else t.finish(p.id, 'exited');
     }
   }
 
@@ -296,9 +298,27 @@ export class PickPlaceSequence {
     this.indexTargetCount = count;
   }
 
+  /**
+   * An index the last controller dispatched after its belief was saved, and which it did not see
+   * confirmed: its target died with it. The belt may have gone all the way, part way or not at all;
+   * Reset's homing (the marks are one index apart) and the exit sensor decide, in axisHomed().
+   */
+  private indexCutShortAtCrash = false;
+
+  markIndexCutShortAtCrash(): void {
+    this.indexCutShortAtCrash = true;
+  }
+
+  /** An index the last controller saw confirmed after its belief was saved: book it now. */
+  bookIndexConfirmedAfterBelief(t: PartTracker): void {
+    this.indexTargetCount = undefined;
+    this.indexCutShortAtCrash = false;
+    this.bookIndex(t, true);
+  }
+
   /** Is an index under way or cut short (its target not yet reached and confirmed)? */
   get indexPending(): boolean {
-    return this.indexTargetCount !== undefined;
+    return this.indexTargetCount !== undefined || this.indexCutShortAtCrash;
   }
 
   /**
@@ -308,8 +328,9 @@ export class PickPlaceSequence {
    * Returns true when an index was booked.
    */
   axisHomed(ctx: SequenceContext): boolean {
-    const pending = this.indexTargetCount !== undefined;
+    const pending = this.indexTargetCount !== undefined || this.indexCutShortAtCrash;
     this.indexTargetCount = undefined;
+    this.indexCutShortAtCrash = false;
     this.gridCount = 0; // homing stops on a mark and zeroes the encoder
     const c = this.devices.conveyor.desc;
     const arrivesAtExit = this.indexReachesExit;

@@ -14,14 +14,21 @@ export type DeviceKind = 'feeder' | 'arm' | 'conveyor' | 'io';
 export type DeviceCommand =
   /** Feeder: pulse the release actuator for its `release_pulse_ms`. */
   | { type: 'release' }
-  /** Arm: synchronised joint-space move to `target` (radians, one per joint); `pose` names it. */
-  | { type: 'move'; pose: string; target: number[] }
+  /**
+   * Arm: synchronised joint-space move to `target` (radians, one per joint); `pose` names it.
+   * `speedScale` (0, 1], optional: run at that fraction of the joints' maximum speeds (a
+   * commissioning jog's reduced speed); absent means full speed.
+   */
+  | { type: 'move'; pose: string; target: number[]; speedScale?: number }
   /** Arm: vacuum valve of the gripper. */
   | { type: 'vacuum'; on: boolean }
   /** Conveyor: find the home mark, then zero the position counter. */
   | { type: 'home' }
-  /** Conveyor: relative move of the axis by `steps` motor steps (positive is downstream). */
-  | { type: 'index'; steps: number }
+  /**
+   * Conveyor: relative move of the axis by `steps` motor steps (positive is downstream).
+   * `speedScale` (0, 1], optional: top speed is that fraction of `max_speed_mm_s` (a jog).
+   */
+  | { type: 'index'; steps: number; speedScale?: number }
   /** Any device: controlled stop of the current motion (category 2: power kept). */
   | { type: 'stop' }
   /** I/O device: set one output. */
@@ -88,4 +95,18 @@ export interface DeviceDriver {
   /** Latest measured state. */
   read(): Reading;
   onFeedback(listener: FeedbackListener): () => void;
+  /**
+   * Optional: what the link knows about itself, for the Maintenance view and /diagnostics —
+   * protocol counters (frames, CRC errors, retransmissions), firmware version, station id.
+   */
+  diagnostics?(): Record<string, string | number>;
+}
+
+/** A valid optional speed scale: absent, or a number in (0, 1]. Returns why not, or undefined. */
+export function speedScaleProblem(scale: unknown): string | undefined {
+  if (scale === undefined) return undefined;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0 || scale > 1) {
+    return `speedScale must be a number in (0, 1] (got ${String(scale)})`;
+  }
+  return undefined;
 }

@@ -3,6 +3,9 @@
  * std_msgs/String). Documented field by field in docs/operator-interface.md.
  */
 
+import { COMMISSIONING_VERBS, parseCommissioning, type CommissioningCommand } from '../commissioning/grammar.js';
+import type { CommissioningView } from '../commissioning/commissioning.js';
+
 export const PACKML_COMMAND_WORDS = [
   'reset',
   'start',
@@ -22,7 +25,9 @@ export type UnitModeName = (typeof UNIT_MODES)[number];
 export type OperatorCommand =
   | { kind: 'packml'; command: PackmlCommandWord }
   | { kind: 'ack' }
-  | { kind: 'mode'; mode: UnitModeName };
+  | { kind: 'mode'; mode: UnitModeName }
+  /** Manual and Maintenance mode commands (jog, teach, force, unforce, step): src/commissioning. */
+  | { kind: 'commissioning'; command: CommissioningCommand };
 
 export type ParsedCommand = { ok: true; command: OperatorCommand } | { ok: false; reason: string };
 
@@ -37,6 +42,10 @@ export function parseCommand(text: string): ParsedCommand {
     if (arg !== undefined) return { ok: false, reason: `${quote(verb)} takes no argument (got ${quote(words.slice(1).join(' '))})` };
     return verb === 'ack' ? { ok: true, command: { kind: 'ack' } } : { ok: true, command: { kind: 'packml', command: verb as PackmlCommandWord } };
   }
+  if ((COMMISSIONING_VERBS as readonly string[]).includes(verb)) {
+    const parsed = parseCommissioning(text);
+    return parsed.ok ? { ok: true, command: { kind: 'commissioning', command: parsed.command } } : parsed;
+  }
   if (verb === 'mode') {
     if (arg === undefined || rest.length > 0 || !(UNIT_MODES as readonly string[]).includes(arg)) {
       return { ok: false, reason: `"mode" takes one of ${UNIT_MODES.join(', ')}${arg === undefined ? '' : ` (got ${quote(words.slice(1).join(' '))})`}` };
@@ -45,7 +54,7 @@ export function parseCommand(text: string): ParsedCommand {
   }
   return {
     ok: false,
-    reason: `unknown command ${quote(verb)}; expected one of ${[...PACKML_COMMAND_WORDS, 'ack', 'mode <production|maintenance|manual>'].join(', ')}`,
+    reason: `unknown command ${quote(verb)}; expected one of ${[...PACKML_COMMAND_WORDS, 'ack', 'mode <production|maintenance|manual>', ...COMMISSIONING_VERBS].join(', ')}`,
   };
 }
 
@@ -97,6 +106,8 @@ export interface CellStateMessage {
   devices: Array<{ name: string; kind: string; healthy: boolean; moving: boolean; step?: string }>;
   alarms: AlarmView[];
   lastFault?: { kind: string; device?: string; message: string; t: number };
+  /** Manual and Maintenance modes only: jog, teach, forced outputs, the I/O view, single-step (docs/commissioning.md). */
+  commissioning?: CommissioningView;
 }
 
 /** JSON carried by /workcell/events. `type` says which of the shapes below it is. */
@@ -110,4 +121,6 @@ export type CellEventMessage =
   | { type: 'recovery'; t: number; kind: string; device?: string; message: string }
   | { type: 'estop'; t: number; source: string; active: boolean }
   | { type: 'protective'; t: number; source: string; active: boolean; category: 1 | 2; endState: 'held' | 'stopped' }
-  | { type: 'alarm.acknowledged'; t: number; ids: number[]; source: string };
+  | { type: 'alarm.acknowledged'; t: number; ids: number[]; source: string }
+  /** Manual and Maintenance work: jog.end, jog.waiting, teach.proposed (with the diff), teach.written, force.on, force.off. */
+  | { type: 'commissioning'; t: number; event: string; message: string; device?: string; source?: string; id?: string; diff?: string };

@@ -30,6 +30,7 @@ export const JOURNAL_KINDS = [
   'estop',
   'protective',
   'step',
+  'commissioning',
 ] as const;
 export type JournalKind = (typeof JOURNAL_KINDS)[number];
 

@@ -120,6 +120,16 @@ export class AvrStation {
     this.applyInput(pin, level);
   }
 
+  /**
+   * Drive an input to `level` for `ms` of the chip's own time, then back to where it was: a
+   * bounce or a short pulse, exact whatever the host's load.
+   */
+  pulseInput(pin: number, level: boolean, ms: number): void {
+    const back = this.inputs.get(pin) ?? false;
+    this.setInput(pin, level);
+    this.cpu.addClockEvent(() => this.setInput(pin, back), Math.max(1, Math.round((ms * CLOCK_HZ) / 1000)));
+  }
+
   private applyInput(pin: number, level: boolean): void {
     const { port, bit } = pinLocation(pin);
     this.ports[port].setPin(bit, level);

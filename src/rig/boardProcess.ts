@@ -14,6 +14,7 @@ import { AvrStation } from './avr.js';
 import { ConveyorPhysics } from './conveyorPhysics.js';
 import type { RigBoardConfig, RigEvent, RigRequest, RigState } from './control.js';
 import { parseIntelHex } from './hex.js';
+import { encodeFrame, FrameReader, MSG, decodeAck } from '../serial/protocol.js';
 
 function emit(event: RigEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -38,6 +39,25 @@ let exiting = false;
 station.onTransmit = (bytes) => {
   if (plugged && socat?.stdin?.writable) socat.stdin.write(bytes);
 };
+
+/** Provision through the chip's UART directly (no pty yet), as on a bench before the board ships. */
+function benchProvision(body: Uint8Array): void {
+  let status: number | undefined;
+  const reader = new FrameReader((r) => {
+    if (r.ok && r.frame.type === MSG.ack && r.frame.body[0] === 1) {
+      const ack = decodeAck(r.frame.body);
+      if (ack.ok) status = ack.value.status;
+    }
+  });
+  const toPty = station.onTransmit;
+  station.onTransmit = (bytes) => reader.push(bytes);
+  station.receive(Uint8Array.of(0, ...encodeFrame({ type: MSG.query, seq: 0, epoch: 0, body: new Uint8Array() })));
+  station.receive(Uint8Array.of(0, ...encodeFrame({ type: MSG.provision, seq: 1, epoch: 0, body })));
+  // The EEPROM write takes about 3.4 ms a byte: allow a simulated second.
+  for (let slice = 0; slice < 100 && status === undefined; slice++) station.runCycles(16_000_000 / 100);
+  station.onTransmit = toPty;
+  if (status !== 0) throw new Error(`bench provisioning failed: ${status === undefined ? 'no acknowledgement' : `status ${status}`}`);
+}
 
 async function plug(): Promise<void> {
   if (plugged) return;
@@ -98,6 +118,9 @@ async function handle(request: RigRequest): Promise<RigState | undefined> {
   switch (request.op) {
     case 'setInput':
       station.setInput(request.pin, request.level === 1);
+      return undefined;
+    case 'pulse':
+      station.pulseInput(request.pin, request.level === 1, request.ms);
       return undefined;
     case 'slip':
       physics.slip(request.steps);
@@ -163,11 +186,17 @@ process.on('SIGINT', () => void shutdown(0));
 
 // JIT warm-up and boot before pacing, so the first seconds do not lag.
 station.runCycles(16_000_000 / 5);
-station.start();
-plug().then(
-  () => emit({ event: 'ready', linkPath: config.linkPath }),
-  (error: unknown) => {
-    emit({ event: 'error', message: error instanceof Error ? error.message : String(error) });
-    void shutdown(1);
-  },
-);
+try {
+  if (config.benchProvision) benchProvision(Uint8Array.from(config.benchProvision));
+  station.start();
+  (config.startUnplugged ? Promise.resolve() : plug()).then(
+    () => emit({ event: 'ready', linkPath: config.linkPath }),
+    (error: unknown) => {
+      emit({ event: 'error', message: error instanceof Error ? error.message : String(error) });
+      void shutdown(1);
+    },
+  );
+} catch (error) {
+  emit({ event: 'error', message: error instanceof Error ? error.message : String(error) });
+  void shutdown(1);
+}

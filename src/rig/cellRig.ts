@@ -14,13 +14,31 @@ import { boardMap, serialLinks, type BoardMap } from '../serial/boardMap.js';
 import { provisionBoard } from '../serial/provision.js';
 import { StationLink, type LinkEvent } from '../serial/station.js';
 import { RigBoard } from './rigBoard.js';
+import { SimFeeder } from '../sim/feeder.js';
+import { FirmataLink, type FirmataLinkEvent } from '../firmata/link.js';
+import { firmataLinks, firmataPinMap, type FirmataPinMap } from '../firmata/pinMap.js';
+import { FirmataRigBoard } from './firmataRig.js';
 
 export interface CellRig {
   /** Drivers for CellRun: station drivers on the boards' ptys, the simulator for the rest. */
   drivers(ctx: DriverContext): ReadonlyMap<string, DeviceDriver>;
   boards: ReadonlyMap<string, RigBoard>;
   links: StationLink[];
+  /** StandardFirmata boards (src/rig/firmataRig.ts), by firmata link name, and their drivers' links. */
+  firmataBoards: ReadonlyMap<string, FirmataRigBoard>;
+  firmataLinks: FirmataLink[];
   close(): Promise<void>;
+}
+
+/** Electrical level of each digital input of a Firmata board at power-up (as initialInputs). */
+function initialFirmataInputs(cell: CellDescription, map: FirmataPinMap): Record<number, 0 | 1> {
+  const healthy = new Set([...cell.safety.estopSources.flatMap((s) => (s.kind === 'input' ? [s.input] : [])), ...cell.safety.protectiveStops.map((p) => p.input)]);
+  const levels: Record<number, 0 | 1> = {};
+  for (const c of map.channels) {
+    if (c.direction !== 'input' || c.analog) continue;
+    levels[c.pin] = healthy.has(`${c.device}.${c.channel}`) !== c.activeLow ? 1 : 0;
+  }
+  return levels;
 }
 
 /** Electrical level of each input at power-up: e-stop chain and guards healthy, sensors clear. */
@@ -35,9 +53,11 @@ function initialInputs(cell: CellDescription, map: BoardMap): Record<number, 0 |
   return levels;
 }
 
-export async function startCellRig(cell: CellDescription, hash: string, onEvent?: (event: LinkEvent) => void): Promise<CellRig> {
+export async function startCellRig(cell: CellDescription, hash: string, onEvent?: (event: LinkEvent | FirmataLinkEvent) => void): Promise<CellRig> {
   const boards = new Map<string, RigBoard>();
   const links: StationLink[] = [];
+  const fBoards = new Map<string, FirmataRigBoard>();
+  const fLinks: FirmataLink[] = [];
   const maps = serialLinks(cell).map((link) => boardMap(cell, link, hash));
   try {
     for (const map of maps) {
@@ -59,6 +79,13 @@ export async function startCellRig(cell: CellDescription, hash: string, onEvent?
       await provisionBoard(board.linkPath, map.baud, map.provision);
       links.push(new StationLink({ map, descriptionHash: hash, path: board.linkPath, ...(onEvent ? { onEvent } : {}) }));
     }
+    for (const name of firmataLinks(cell)) {
+      const map = firmataPinMap(cell, name);
+      const board = await FirmataRigBoard.start({ inputs: initialFirmataInputs(cell, map) });
+      fBoards.set(name, board);
+      fLinks.push(new FirmataLink({ cell, link: name, path: board.linkPath, ...(onEvent ? { onEvent } : {}) }));
+    }
+    for (const link of fLinks) link.acquire();
     // Power the boards up before the controller boots, as on a cell: connect, identify, and wait
     // for the first telemetry, so the controller's first reading is measured, not assumed.
     for (const link of links) link.acquire();
@@ -69,16 +96,26 @@ export async function startCellRig(cell: CellDescription, hash: string, onEvent?
       if (performance.now() > deadline) throw new Error(`station boards not ready within 15 s: ${links.map((l) => `${l.name} ${l.linkState}`).join(', ')}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    while (fLinks.some((l) => !l.measured)) {
+      const stuck = fLinks.find((l) => l.linkState === 'refused');
+      if (stuck) throw new Error(stuck.health().refusedReason ?? `link ${stuck.name} refused`);
+      if (performance.now() > deadline) throw new Error(`Firmata boards not ready within 15 s: ${fLinks.map((l) => `${l.name} ${l.linkState}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   } catch (error) {
+    for (const link of fLinks) await link.close();
+    for (const b of fBoards.values()) await b.close();
     for (const link of links) await link.close();
     for (const b of boards.values()) await b.close();
     throw error;
   }
 
-  const followers: SimConveyor[] = [];
+  const followers: Array<SimConveyor | SimFeeder> = [];
   return {
     boards,
     links,
+    firmataBoards: fBoards,
+    firmataLinks: fLinks,
     drivers(ctx: DriverContext): ReadonlyMap<string, DeviceDriver> {
       const drivers = new Map<string, DeviceDriver>(ctx.sim.drivers);
       for (const link of links) {
@@ -104,10 +141,41 @@ export async function startCellRig(cell: CellDescription, hash: string, onEvent?
         void board.state().then((s) => simConveyor.followBelt(s.beltMm)).catch(() => {});
         board.onBelt((beltMm) => simConveyor.followBelt(beltMm));
       }
+      for (const link of fLinks) {
+        for (const [name, device] of link.devices) drivers.set(name, device);
+        const board = fBoards.get(link.name)!;
+        for (const [name, device] of Object.entries(link.map.devices)) {
+          const simFeeder = ctx.sim.drivers.get(name);
+          if (device.kind !== 'feeder' || !(simFeeder instanceof SimFeeder)) continue;
+          // The simulated chute follows the board's release pin; the simulated part sensor drives its pin.
+          const release = link.map.channels.find((c) => c.device === name && c.channel === 'release')!;
+          const sensor = link.map.channels.find((c) => c.device === name && c.channel === 'part_at_pick')!;
+          simFeeder.configure();
+          simFeeder.activate();
+          followers.push(simFeeder);
+          let released = false;
+          board.onPin((pin, level) => {
+            if (pin !== release.pin) return;
+            const on = (level === 1) !== release.activeLow;
+            if (on && !released) simFeeder.write({ type: 'release' });
+            released = on;
+          });
+          let lastSensor: boolean | undefined;
+          simFeeder.onFeedback((fb) => {
+            if (fb.type !== 'reading') return;
+            const value = fb.reading.inputs.part_at_pick === true;
+            if (value === lastSensor) return;
+            lastSensor = value;
+            void board.setInput(sensor.pin, value !== sensor.activeLow ? 1 : 0).catch(() => {});
+          });
+        }
+      }
       return drivers;
     },
     async close() {
       for (const follower of followers.splice(0)) follower.deactivate();
+      for (const link of fLinks) await link.close();
+      for (const board of fBoards.values()) await board.close();
       for (const link of links) await link.close();
       for (const board of boards.values()) await board.close();
     },
@@ -121,10 +189,11 @@ export async function startCellRig(cell: CellDescription, hash: string, onEvent?
 export async function startRigForRun(cellPath: string, err: NodeJS.WritableStream): Promise<CellRig | string> {
   const loaded = loadCell(cellPath);
   if (!loaded.ok) return `the cell description has problems:\n${loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`).join('\n')}`;
-  if (serialLinks(loaded.cell).length === 0) return `--rig: ${cellPath} has no device on a serial link (try hardware/cells/demo-serial.yaml)`;
+  if (serialLinks(loaded.cell).length === 0 && firmataLinks(loaded.cell).length === 0) return `--rig: ${cellPath} has no device on a serial link or a firmata link (try hardware/cells/demo-serial.yaml)`;
   try {
     return await startCellRig(loaded.cell, loaded.hash, (e) => {
-      if (e.type === 'ready') err.write(`rig: ${e.link}: station ${e.boot.stationId} (firmware ${e.boot.firmwareMajor}.${e.boot.firmwareMinor}) on ${e.path}\n`);
+      if (e.type === 'ready' && 'firmware' in e) err.write(`rig: ${e.link}: ${e.firmware} on ${e.path}\n`);
+      else if (e.type === 'ready') err.write(`rig: ${e.link}: station ${e.boot.stationId} (firmware ${e.boot.firmwareMajor}.${e.boot.firmwareMinor}) on ${e.path}\n`);
       else err.write(`rig: ${e.link}: ${e.type}: ${'reason' in e ? e.reason : e.cause}\n`);
     });
   } catch (error) {

@@ -11,10 +11,19 @@ export interface RigBoardConfig {
   inputs: Record<number, 0 | 1>;
   /** Publish the belt position (`belt` events) as it moves, for a shared simulated world. */
   reportBelt?: boolean;
+  /**
+   * A PROVISION body (src/serial/protocol.ts encodeProvision) written through the chip's own
+   * UART before the pty appears: a board provisioned on the bench, plugged into the cell later.
+   */
+  benchProvision?: number[];
+  /** Start with the cable pulled: the pty appears on the first `plug`. */
+  startUnplugged?: boolean;
 }
 
 export type RigRequest =
   | { id: number; op: 'setInput'; pin: number; level: 0 | 1 }
+  /** The pin at `level` for `ms` of the chip's time, then back (a contact bounce). */
+  | { id: number; op: 'pulse'; pin: number; level: 0 | 1; ms: number }
   | { id: number; op: 'slip'; steps: number }
   | { id: number; op: 'state' }
   | { id: number; op: 'unplug' }

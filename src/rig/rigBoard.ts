@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { RigBoardConfig, RigEvent, RigRequest, RigState } from './control.js';
+import { encodeProvision, type ProvisionBody } from '../serial/protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,7 +37,12 @@ export function uniqueLinkDir(): string {
 
 type RigRequestBody = RigRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-export type RigBoardStart = Omit<RigBoardConfig, 'hexPath' | 'linkPath'> & { hexPath?: string; linkPath?: string };
+export type RigBoardStart = Omit<RigBoardConfig, 'hexPath' | 'linkPath' | 'benchProvision'> & {
+  hexPath?: string;
+  linkPath?: string;
+  /** Provisioned on the bench (through the chip's UART) before its pty appears. */
+  provision?: ProvisionBody;
+};
 
 export class RigBoard {
   private nextId = 1;
@@ -60,7 +66,8 @@ export class RigBoard {
       ownedDir = uniqueLinkDir();
       linkPath = path.join(ownedDir, 'station');
     }
-    const config: RigBoardConfig = { ...options, hexPath, linkPath };
+    const { provision, ...rest } = options;
+    const config: RigBoardConfig = { ...rest, hexPath, linkPath, ...(provision ? { benchProvision: [...encodeProvision(provision)] } : {}) };
     const ts = path.extname(fileURLToPath(import.meta.url)) === '.ts';
     const entry = path.join(here, ts ? 'boardProcess.ts' : 'boardProcess.js');
     const args = ts ? ['--import', 'tsx', entry, JSON.stringify(config)] : [entry, JSON.stringify(config)];
@@ -109,6 +116,11 @@ export class RigBoard {
 
   async setInput(pin: number, level: 0 | 1): Promise<void> {
     await this.request({ op: 'setInput', pin, level });
+  }
+
+  /** The input at `level` for `ms` of the board's own time, then back: a bounce. */
+  async pulse(pin: number, level: 0 | 1, ms: number): Promise<void> {
+    await this.request({ op: 'pulse', pin, level, ms });
   }
 
   /** The next `steps` step pulses do not move the belt (lost steps). */

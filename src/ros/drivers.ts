@@ -8,9 +8,9 @@
  * A driver carries out and reports; confirmation (within the description's tolerance and
  * deadline) stays with the controller, from the readings these drivers publish.
  */
-import type { ArmDescription, CellDescription, DigitalInput, DigitalOutput, FeederDescription, IoDescription } from '../cell/schema.js';
+import type { ArmDescription, CellDescription, ConveyorDescription, DigitalInput, DigitalOutput, FeederDescription, IoDescription } from '../cell/schema.js';
 import { armTravelMs, atPose } from '../cell/kinematics.js';
-import type { DeviceCommand, DeviceDriver, DeviceFeedback, DeviceKind, FeedbackListener, Reading } from '../devices/types.js';
+import { speedScaleProblem, type DeviceCommand, type DeviceDriver, type DeviceFeedback, type DeviceKind, type FeedbackListener, type Reading } from '../devices/types.js';
 import type { Clock, TimerId } from '../time/clock.js';
 import {
   FollowJointTrajectoryError,
@@ -22,7 +22,9 @@ import {
   type FollowJointTrajectoryResult,
   type JointStateMsg,
   type JointTrajectoryMsg,
+  type OdometryMsg,
 } from './messages.js';
+import { resolveRosNames } from './names.js';
 import { checkAbsoluteName, QOS, type FollowJointTrajectoryClient, type GoalHandle, type RosNode, type RosPublisher } from './node.js';
 
 type MoveCommand = Extract<DeviceCommand, { type: 'move' }>;
@@ -242,7 +244,8 @@ export class RosArmDriver extends RosDevice {
 
   private sendMove(command: MoveCommand, from: number[]): void {
     const seq = ++this.moveSeq;
-    const travelMs = armTravelMs(from, command.target, this.description);
+    // A jog's speedScale stretches the trajectory: the same path, reached later (reduced speed).
+    const travelMs = armTravelMs(from, command.target, this.description) / (command.speedScale ?? 1);
     const goal = followJointTrajectoryGoal(this.jointNames, command.target, travelMs, this.description.toleranceRad);
     if (this.startFromMeasured) {
       // The measured state as the point at time 0: the trajectory starts where the arm is.
@@ -285,6 +288,8 @@ export class RosArmDriver extends RosDevice {
   private moveProblem(command: MoveCommand): string | undefined {
     const n = this.description.joints.length;
     if (!Array.isArray(command.target) || command.target.length !== n) return `move target must have ${n} joint values`;
+    const scaleProblem = speedScaleProblem(command.speedScale);
+    if (scaleProblem !== undefined) return scaleProblem;
     for (const [j, joint] of this.description.joints.entries()) {
       const q = command.target[j]!;
       if (typeof q !== 'number' || !Number.isFinite(q)) return `${joint.name} target ${String(q)} is not a number`;
@@ -514,15 +519,329 @@ export class RosFeederDriver extends RosDevice {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The conveyor: a belt speed command and a measured belt position
+
+type ConveyorMotionCommand = Extract<DeviceCommand, { type: 'index' | 'home' }>;
+
+/**
+ * Phases of a motion. index: ramp towards the target. Homing: `seek` downstream at homing speed
+ * to the home mark, then find both of its edges at creep speed (`back` upstream off the mark,
+ * `across` over it) and stop at its centre (`centre`), which becomes position zero.
+ * `stopping`: a controlled stop ramps down; `settle`: speed 0 is commanded, waiting for the
+ * measured position to stand still.
+ */
+type ConveyorPhase = 'index' | 'seek' | 'back' | 'across' | 'centre' | 'stopping' | 'settle';
+
+interface ConveyorMotion {
+  command: ConveyorMotionCommand;
+  phase: ConveyorPhase;
+  /** Target belt position, m (index: set at the first measured position; centre: the mark's centre). */
+  targetM?: number;
+  /** index: the signed distance to travel, m. */
+  distanceM?: number;
+  edgeA?: number;
+  backOnMark?: boolean;
+  sawHomeAcross?: boolean;
+  /** homing ends with the mark's centre as zero; any other end leaves the axis as it was. */
+  zeroAtEnd?: number;
+}
+
+/**
+ * An indexing conveyor whose axis is a speed-controlled belt on ROS: the belt speed command on
+ * `axis.speed.topic` (std_msgs/msg/Float64, m/s, positive downstream; e.g. gz-sim's
+ * TrackController) and the measured belt travel on `axis.position.topic` (nav_msgs/msg/Odometry
+ * pose.pose.position.x, or std_msgs/msg/Float64, m). Home and exit sensors are Bool topics.
+ *
+ * The driver closes the position loop itself: every position message updates the commanded
+ * speed (a trapezoid from the description's max speed and acceleration, decelerating to stop on
+ * the target within tolerance). Readings carry positionSteps and encoderCount derived from the
+ * measured position since homing (steps_per_mm, encoder_counts_per_mm); every position message is
+ * also the device's heartbeat. If position messages stop, the belt keeps its last speed until the
+ * controller's deadline or heartbeat watch stops it: give the conveyor a heartbeat.
+ */
+export class RosConveyorDriver extends RosDevice {
+  readonly kind = 'conveyor' as const;
+  private positionM: number | undefined;
+  private lastPositionAt = 0;
+  private zeroM = 0;
+  private homed = false;
+  private home = false;
+  private partAtExit = false;
+  private speedMS = 0;
+  private motion: ConveyorMotion | undefined;
+  private speedPublisher: RosPublisher<{ data: number }> | undefined;
+  private lastCounts: number | undefined;
+
+  constructor(
+    name: string,
+    private readonly description: ConveyorDescription,
+    node: RosNode,
+    private readonly clock: Clock,
+  ) {
+    super(name, node);
+  }
+
+  private get axis() {
+    return this.description.axis;
+  }
+
+  private speedTopic(): string {
+    const topic = this.axis.speed?.topic;
+    if (topic === undefined) throw new Error(`ros2 conveyor "${this.name}": the axis needs \`speed: { topic }\` (std_msgs/msg/Float64, m/s) on a ros2 link`);
+    return checkAbsoluteName(`${this.name} axis speed topic`, topic);
+  }
+
+  private positionTopic(): string {
+    const topic = this.axis.position?.topic;
+    if (topic === undefined) throw new Error(`ros2 conveyor "${this.name}": the axis needs \`position: { topic }\` (nav_msgs/msg/Odometry or std_msgs/msg/Float64, m) on a ros2 link`);
+    return checkAbsoluteName(`${this.name} axis position topic`, topic);
+  }
+
+  configure(): void {
+    this.speedTopic();
+    this.positionTopic();
+    this.channelTopic('home', this.axis.homeSensor);
+    this.channelTopic('part_at_exit', this.description.partAtExit);
+    this.configured = true;
+  }
+
+  protected start(): void {
+    this.motion = undefined;
+    this.positionM = undefined;
+    this.homed = false;
+    const publisher = this.node.createPublisher('std_msgs/msg/Float64', this.speedTopic(), QOS.speedCommand);
+    this.speedPublisher = publisher;
+    // Leaving the link never leaves a belt running unwatched.
+    this.cleanup.push(() => {
+      try {
+        publisher.publish({ data: 0 });
+      } catch {
+        // The node is already closed: nothing of ours can reach the belt any more.
+      }
+    });
+    this.commandSpeed(0, true);
+    const topic = this.positionTopic();
+    if (this.axis.position?.type === 'std_msgs/msg/Float64') {
+      this.cleanup.push(this.node.createSubscription('std_msgs/msg/Float64', topic, QOS.sensorStream, (msg) => this.onPosition(msg.data)));
+    } else {
+      this.cleanup.push(this.node.createSubscription('nav_msgs/msg/Odometry', topic, QOS.sensorStream, (msg: OdometryMsg) => this.onPosition(msg.pose.pose.position.x)));
+    }
+    this.boolInput('home', this.axis.homeSensor, (value) => this.onHome(value));
+    this.boolInput('part_at_exit', this.description.partAtExit, (value) => {
+      this.partAtExit = value;
+      this.publishReading();
+    });
+  }
+
+  read(): Reading {
+    const travelledMm = this.positionM === undefined ? 0 : (this.positionM - this.zeroM) * 1000;
+    return {
+      inputs: { home: this.home, part_at_exit: this.partAtExit },
+      outputs: {},
+      moving: this.motion !== undefined,
+      axis: {
+        positionSteps: Math.round(travelledMm * this.axis.stepsPerMm) + 0,
+        encoderCount: Math.round(travelledMm * this.axis.encoderCountsPerMm) + 0,
+        homed: this.homed,
+      },
+    };
+  }
+
+  protected execute(command: DeviceCommand): void {
+    switch (command.type) {
+      case 'index':
+      case 'home': {
+        if (command.type === 'index' && (typeof command.steps !== 'number' || !Number.isInteger(command.steps))) {
+          this.emit({ type: 'refused', command, reason: `index steps must be a whole number (got ${String(command.steps)})` });
+          return;
+        }
+        // commissioning (#11): a jog's reduced speed, refused when out of (0, 1].
+        const scaleProblem = command.type === 'index' ? speedScaleProblem(command.speedScale) : undefined;
+        if (scaleProblem !== undefined) {
+          this.emit({ type: 'refused', command, reason: scaleProblem });
+          return;
+        }
+        if (this.motion !== undefined) {
+          this.emit({ type: 'refused', command, reason: `conveyor ${this.name} is busy with ${this.motion.command.type}; send stop first` });
+          return;
+        }
+        this.motion =
+          command.type === 'index'
+            ? { command, phase: 'index', distanceM: command.steps / this.axis.stepsPerMm / 1000 }
+            : { command, phase: this.home ? 'back' : 'seek', backOnMark: this.home };
+        this.publishReading();
+        // Nothing measured yet: the motion starts with the first position message.
+        if (this.positionM !== undefined) this.control(0);
+        return;
+      }
+      case 'stop':
+        if (this.motion !== undefined && this.motion.phase !== 'settle') {
+          this.motion.phase = 'stopping';
+          this.motion.zeroAtEnd = undefined;
+        }
+        return;
+      case 'safeState':
+        // Speed 0 at once, whatever the stop category: the belt has no brake but its drive.
+        this.commandSpeed(0, true);
+        if (this.motion !== undefined) this.endMotion();
+        return;
+      default:
+        this.emit({ type: 'refused', command, reason: `conveyor ${this.name} accepts index, home, stop and safeState, not ${command.type}` });
+    }
+  }
+
+  private onPosition(xM: number): void {
+    if (typeof xM !== 'number' || !Number.isFinite(xM)) return;
+    const now = this.clock.now();
+    const previous = this.positionM;
+    const dtS = previous === undefined ? 0 : Math.max(0, (now - this.lastPositionAt) / 1000);
+    this.positionM = xM;
+    this.lastPositionAt = now;
+    this.emit({ type: 'heartbeat' });
+    if (previous !== undefined && this.jumped(previous, xM, dtS)) {
+      // The far side restarted (a Gazebo reset puts the odometry back to 0): the position is lost.
+      this.homed = false;
+      this.emit({ type: 'reset', cause: `${this.positionTopic()} jumped by ${((xM - previous) * 1000).toFixed(1)} mm` });
+    }
+    if (this.motion !== undefined) this.control(dtS, previous);
+    const counts = this.read().axis!.encoderCount;
+    if (this.motion !== undefined || counts !== this.lastCounts) {
+      this.lastCounts = counts;
+      this.publishReading();
+    }
+  }
+
+  /** More travel than the belt can do between two samples (plus a margin). */
+  private jumped(previous: number, xM: number, dtS: number): boolean {
+    const possibleMm = (this.axis.maxSpeedMmS * 2) * Math.max(dtS, 0.1) + 10 * this.axis.toleranceMm;
+    return Math.abs(xM - previous) * 1000 > possibleMm;
+  }
+
+  private onHome(value: boolean): void {
+    const m = this.motion;
+    const wasHome = this.home;
+    this.home = value;
+    this.publishReading();
+    if (m === undefined || this.positionM === undefined || value === wasHome) return;
+    const x = this.positionM;
+    if (m.phase === 'seek' && value) {
+      this.commandSpeed(0);
+      m.phase = 'back';
+      m.backOnMark = true;
+      return;
+    }
+    if (m.phase === 'back') {
+      // Only a mark left while driving upstream gives its upstream edge; one left while still
+      // coasting downstream (overshoot) is crossed again on the way back.
+      if (value) m.backOnMark = true;
+      else if (m.backOnMark === true && this.speedMS < 0) {
+        m.edgeA = x;
+        m.phase = 'across';
+        this.control(0);
+      } else m.backOnMark = false;
+      return;
+    }
+    if (m.phase === 'across') {
+      if (value) m.sawHomeAcross = true;
+      else if (m.sawHomeAcross && m.edgeA !== undefined) {
+        m.targetM = (m.edgeA + x) / 2;
+        m.zeroAtEnd = m.targetM;
+        m.phase = 'centre';
+        this.control(0);
+      }
+    }
+  }
+
+  /** Creep speed for edge finding and the last millimetres, m/s. */
+  private creepMS(): number {
+    return Math.min(this.axis.homingSpeedMmS, this.axis.maxSpeedMmS) / 10 / 1000;
+  }
+
+  /** One step of the position loop, at a position message (`dtS` since the previous one). */
+  private control(dtS: number, previous?: number): void {
+    const m = this.motion;
+    const x = this.positionM;
+    if (m === undefined || x === undefined) return;
+    const accel = this.axis.accelMmS2 / 1000;
+    switch (m.phase) {
+      case 'index':
+      case 'centre': {
+        if (m.targetM === undefined) m.targetM = x + (m.distanceM ?? 0);
+        const dir = Math.sign(m.targetM - x) || 1;
+        const remaining = Math.abs(m.targetM - x);
+        const speed = Math.abs(this.speedMS);
+        // Stop when the next sample would reach the target, or within a tenth of the tolerance.
+        if (remaining <= Math.max(this.axis.toleranceMm / 10 / 1000, speed * dtS)) {
+          this.commandSpeed(0);
+          m.phase = 'settle';
+          return;
+        }
+        // commissioning (#11): a jog's speedScale lowers the top speed (reduced speed).
+        const scale = m.command.type === 'index' ? (m.command.speedScale ?? 1) : 1;
+        const top = m.phase === 'centre' ? this.creepMS() : (this.axis.maxSpeedMmS * scale) / 1000;
+        const ramp = dtS > 0 ? speed + accel * dtS : Math.max(speed, Math.min(top, accel * 0.01));
+        // Never above `top`, even when a jog's reduced speed is below the creep speed.
+        const next = Math.min(top, Math.max(this.creepMS(), Math.min(top, ramp, Math.sqrt(2 * accel * remaining))));
+        this.commandSpeed(dir * next);
+        return;
+      }
+      case 'seek':
+        this.commandSpeed(this.axis.homingSpeedMmS / 1000);
+        return;
+      case 'back':
+        this.commandSpeed(-this.creepMS());
+        return;
+      case 'across':
+        this.commandSpeed(this.creepMS());
+        return;
+      case 'stopping': {
+        const speed = Math.max(0, Math.abs(this.speedMS) - accel * dtS);
+        this.commandSpeed(Math.sign(this.speedMS) * speed);
+        if (speed === 0) m.phase = 'settle';
+        return;
+      }
+      case 'settle': {
+        // Standing still: no more than a tenth of the creep speed between two samples (a
+        // simulated or measured belt jitters by micrometres).
+        if (previous === undefined) return;
+        const moved = Math.abs(x - previous);
+        if (moved < 1e-6 || (dtS > 0 && moved / dtS < this.creepMS() / 10)) this.endMotion();
+        return;
+      }
+    }
+  }
+
+  private endMotion(): void {
+    const m = this.motion;
+    if (m === undefined) return;
+    this.motion = undefined;
+    if (m.command.type === 'home' && m.zeroAtEnd !== undefined) {
+      this.zeroM = m.zeroAtEnd;
+      this.homed = true;
+    }
+    this.publishReading();
+    this.emit({ type: 'motionDone', command: m.command });
+  }
+
+  private commandSpeed(speedMS: number, always = false): void {
+    const speed = speedMS + 0;
+    if (!always && speed === this.speedMS) return;
+    this.speedMS = speed;
+    this.speedPublisher?.publish({ data: speed });
+  }
+}
+
 /**
  * Drivers for the devices of a cell that sit on a ros2 link (by device name); others are left
- * to the caller (the embedded simulator, a serial rig). A conveyor on ROS is not supported yet:
- * it is refused by name.
+ * to the caller (the embedded simulator, a serial rig). Relative ROS names are resolved under
+ * their link's node_namespace first.
  */
 export function rosDrivers(cell: CellDescription, node: RosNode, clock: Clock): Map<string, DeviceDriver> {
+  const resolved = resolveRosNames(cell);
   const drivers = new Map<string, DeviceDriver>();
-  for (const [name, device] of Object.entries(cell.devices)) {
-    if (cell.links[device.link]?.transport !== 'ros2') continue;
+  for (const [name, device] of Object.entries(resolved.devices)) {
+    if (resolved.links[device.link]?.transport !== 'ros2') continue;
     switch (device.kind) {
       case 'arm':
         drivers.set(name, new RosArmDriver(name, device, node));
@@ -534,7 +853,8 @@ export function rosDrivers(cell: CellDescription, node: RosNode, clock: Clock): 
         drivers.set(name, new RosFeederDriver(name, device, node, clock));
         break;
       case 'conveyor':
-        throw new Error(`device ${name}: a conveyor on a ros2 link is not supported yet (run it on a serial or Firmata link, or the simulator)`);
+        drivers.set(name, new RosConveyorDriver(name, device, node, clock));
+        break;
     }
   }
   return drivers;

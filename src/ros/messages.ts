@@ -19,6 +19,34 @@ export interface Float64Msg {
   data: number;
 }
 
+/** geometry_msgs/msg/Vector3 (also the shape of a Point) */
+export interface Vector3 {
+  x: number;
+  y: number;
+  z: number;
+}
+
+/**
+ * nav_msgs/msg/Odometry. A conveyor belt's travel is `pose.pose.position.x` (m) and its speed
+ * `twist.twist.linear.x` (m/s), as gz-sim's TrackController publishes them for a track.
+ */
+export interface OdometryMsg {
+  header: Header;
+  child_frame_id: string;
+  pose: { pose: { position: Vector3; orientation: Vector3 & { w: number } }; covariance: number[] };
+  twist: { twist: { linear: Vector3; angular: Vector3 }; covariance: number[] };
+}
+
+/** A belt odometry message: travel `xM` (m) and speed `speedMS` (m/s) along x. */
+export function beltOdometry(stamp: RosTime, frameId: string, xM: number, speedMS: number): OdometryMsg {
+  return {
+    header: { stamp, frame_id: frameId },
+    child_frame_id: '',
+    pose: { pose: { position: { x: xM, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } }, covariance: new Array<number>(36).fill(0) },
+    twist: { twist: { linear: { x: speedMS, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }, covariance: new Array<number>(36).fill(0) },
+  };
+}
+
 /** rosgraph_msgs/msg/Clock */
 export interface ClockMsg {
   clock: RosTime;
@@ -119,6 +147,7 @@ export interface RosTopicTypes {
   'sensor_msgs/msg/JointState': JointStateMsg;
   'trajectory_msgs/msg/JointTrajectory': JointTrajectoryMsg;
   'rosgraph_msgs/msg/Clock': ClockMsg;
+  'nav_msgs/msg/Odometry': OdometryMsg;
 }
 export type RosTopicType = keyof RosTopicTypes;
 

@@ -43,6 +43,15 @@ export const QOS = {
   trajectory: { reliability: 'reliable', durability: 'volatile', depth: 1 },
   /** I/O topics (vacuum, sensors, speeds): a sensor's last value is what a late joiner needs. */
   io: { reliability: 'reliable', durability: 'transient_local', depth: 1 },
+  /**
+   * A speed command: never latched, so a late joiner (a restarted Gazebo bridge) never starts a
+   * belt from a stale command; volatile matches both volatile and transient_local subscribers.
+   */
+  speedCommand: { reliability: 'reliable', durability: 'volatile', depth: 1 },
+  /** Measured positions (odometry): best_effort subscriptions match reliable and best_effort publishers. */
+  sensorStream: { reliability: 'best_effort', durability: 'volatile', depth: 10 },
+  /** Odometry as ros_gz_bridge and robot drivers publish it by default. */
+  odometry: { reliability: 'reliable', durability: 'volatile', depth: 10 },
   /** /clock: rclnodejs's own TimeSource subscribes reliable, so the publisher must be reliable. */
   clock: { reliability: 'reliable', durability: 'volatile', depth: 1 },
 } as const satisfies Record<string, Qos>;

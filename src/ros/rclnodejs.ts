@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { RosTopicType, RosTopicTypes } from './messages.js';
-import { GoalStatus, type FollowJointTrajectoryResult, type GoalStatusCode } from './messages.js';
+import { GoalStatus, type FollowJointTrajectoryGoal, type FollowJointTrajectoryResult, type GoalStatusCode } from './messages.js';
 import {
   checkAbsoluteName,
   type FollowJointTrajectoryClient,
@@ -123,6 +123,25 @@ export async function createRclnodejsNode(rcl: Rclnodejs, options: RclnodejsNode
   return new RclnodejsNode(rcl, node);
 }
 
+/**
+ * A goal as the handlers take it everywhere: plain objects and plain arrays. On a real ROS 2,
+ * rclnodejs 2.2 hands the execute callback the goal as its message object (`goalHandle.request`),
+ * whose sequences are wrappers, not arrays (`points[0]` is undefined), and the goal callback a
+ * plain object whose float64[] fields are Float64Arrays unless typed arrays are turned off.
+ */
+export function plainGoal(goal: unknown): FollowJointTrajectoryGoal {
+  const message = goal as { toPlainObject?: (enableTypedArray: boolean) => unknown } | null;
+  const plain = message !== null && typeof message === 'object' && typeof message.toPlainObject === 'function' ? message.toPlainObject(false) : goal;
+  return withPlainArrays(plain) as FollowJointTrajectoryGoal;
+}
+
+function withPlainArrays(value: unknown): unknown {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (Array.isArray(value)) return value.map(withPlainArrays);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, withPlainArrays(field)]));
+  return value;
+}
+
 export class RclnodejsNode implements RosNode {
   readonly name: string;
   private readonly cleanup: Array<() => void> = [];
@@ -157,7 +176,9 @@ export class RclnodejsNode implements RosNode {
   createPublisher<K extends RosTopicType>(type: K, topic: string, qos: Qos): RosPublisher<RosTopicTypes[K]> {
     const publisher = this.node.createPublisher(type, checkAbsoluteName('topic', topic), { qos: this.qos(qos) });
     this.cleanup.push(() => this.node.destroyPublisher(publisher));
-    return { publish: (message) => publisher.publish(message) };
+    // Our message types are the plain-object shape rclnodejs takes for a message; TypeScript cannot
+    // relate RosTopicTypes[K] to rclnodejs's generated MessageType<K> for a generic K.
+    return { publish: (message) => publisher.publish(message as unknown as Parameters<typeof publisher.publish>[0]) };
   }
 
   createSubscription<K extends RosTopicType>(type: K, topic: string, qos: Qos, callback: (message: RosTopicTypes[K]) => void): Unsubscribe {
@@ -235,7 +256,7 @@ export class RclnodejsNode implements RosNode {
       checkAbsoluteName('action', action),
       (goalHandle) =>
         new Promise((resolve) => {
-          const cancel = handlers.execute(goalHandle.request, (status, result) => {
+          const cancel = handlers.execute(plainGoal(goalHandle.request), (status, result) => {
             if (status === GoalStatus.SUCCEEDED) goalHandle.succeed();
             else if (status === GoalStatus.CANCELED) goalHandle.canceled();
             else goalHandle.abort();
@@ -243,12 +264,13 @@ export class RclnodejsNode implements RosNode {
           });
           cancels.set(goalHandle, cancel);
         }),
-      (goal) => (handlers.onGoal(goal) === undefined ? GoalResponse.ACCEPT : GoalResponse.REJECT),
+      (goal) => (handlers.onGoal(plainGoal(goal)) === undefined ? GoalResponse.ACCEPT : GoalResponse.REJECT),
       undefined,
       (goalHandle) => {
         if (goalHandle) cancels.get(goalHandle)?.();
         return CancelResponse.ACCEPT;
       },
+      { enableTypedArray: false },
     );
     const cancels = new Map<unknown, () => void>();
     let destroyed = false;

@@ -4,8 +4,9 @@
  * embedded simulator) and on rclnodejs.
  *
  * - `drivers`: devices on a ros2 link are driven over ROS; the others by the embedded simulator.
- *   With `simulateFarSide`, the simulator also stands behind the ROS interface (a simulated arm
- *   serving FollowJointTrajectory and publishing /joint_states), so the ROS path runs end to end.
+ *   With `simulateFarSide`, the simulator also stands behind the ROS interface, as the Gazebo
+ *   world does (an arm serving FollowJointTrajectory and publishing /joint_states, a belt taking
+ *   its speed and publishing odometry, Bool sensors and actuators), so the ROS path runs end to end.
  * - `face`: the operator interface on ROS (topics, Trigger services, safe-OK inputs).
  */
 import type { DeviceDriver } from '../devices/types.js';
@@ -15,6 +16,9 @@ import { rosDrivers } from './drivers.js';
 import type { RosNode } from './node.js';
 import { OperatorBridge } from './operatorBridge.js';
 import { SimulatedArmServer } from './simulatedArm.js';
+import { resolveRosNames } from './names.js';
+import { SimulatedConveyorServer } from './simulatedConveyor.js';
+import { SimulatedStationServer } from './simulatedIo.js';
 
 export interface RosSessionOptions {
   node: RosNode;
@@ -28,7 +32,7 @@ export interface RosSessionOptions {
 }
 
 export class RosSession {
-  private readonly farSide: SimulatedArmServer[] = [];
+  private readonly farSide: Array<{ close(): void }> = [];
   private bridge: OperatorBridge | undefined;
   private closed = false;
 
@@ -37,8 +41,9 @@ export class RosSession {
   /** For CellRun's `drivers`: one driver per device. */
   readonly drivers = (ctx: DriverContext): ReadonlyMap<string, DeviceDriver> => {
     const ros = rosDrivers(ctx.cell, this.options.node, ctx.clock);
+    const cell = resolveRosNames(ctx.cell);
     const drivers = new Map<string, DeviceDriver>();
-    for (const [name, device] of Object.entries(ctx.cell.devices)) {
+    for (const [name, device] of Object.entries(cell.devices)) {
       const viaRos = ros.get(name);
       if (viaRos === undefined) {
         drivers.set(name, ctx.sim.drivers.get(name)!);
@@ -46,10 +51,20 @@ export class RosSession {
       }
       drivers.set(name, viaRos);
       if (!this.options.simulateFarSide) continue;
-      if (device.kind !== 'arm') {
-        throw new Error(`device ${name}: the embedded simulator stands behind ROS for the arm only; put ${name} on a sim link, or drive it from another ROS node`);
+      const node = this.options.node;
+      const simulated = ctx.sim.drivers.get(name)!;
+      switch (device.kind) {
+        case 'arm':
+          this.farSide.push(new SimulatedArmServer({ node, arm: simulated, description: device, clock: ctx.clock }));
+          break;
+        case 'conveyor':
+          this.farSide.push(new SimulatedConveyorServer({ node, conveyor: simulated, description: device, clock: ctx.clock }));
+          break;
+        case 'feeder':
+        case 'io':
+          this.farSide.push(new SimulatedStationServer({ node, device: simulated, description: device, clock: ctx.clock }));
+          break;
       }
-      this.farSide.push(new SimulatedArmServer({ node: this.options.node, arm: ctx.sim.drivers.get(name)!, description: device, clock: ctx.clock }));
     }
     return drivers;
   };

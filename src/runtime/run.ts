@@ -5,6 +5,7 @@
  *
  * The CLI and the tests both use this; neither reaches into the controller's internals.
  */
+import { persistSimWorld } from '../sim/persist.js';
 import { loadCell } from '../cell/load.js';
 import type { CellDescription } from '../cell/schema.js';
 import { Controller } from '../controller/controller.js';
@@ -173,6 +174,13 @@ export class CellRun {
     this.stopJournalHistory = options.faces?.length ? this.journal.onRecord((record) => this.journalHistory?.push(record)) : () => {};
     this.deviceLog = options.deviceLog ?? (options.deviceLogPath ? new DeviceLogFile(options.deviceLogPath) : new DeviceLogNone());
     this.sim = createSimulatedCell(this.cell, this.clock, { seed: this.seed, deviceLog: this.deviceLog });
+    // A simulated cell outlives its controller: the world is kept with the durable state, so a
+    // restarted controller finds the parts where the killed one left them.
+    if (options.stateDir && !options.drivers) {
+      const takeOver = persistSimWorld(this.sim, options.stateDir, this.hash);
+      if (takeOver?.restored) this.journal.record('recovery', { recovery: 'sim_world_restored', message: `the simulated world saved in ${options.stateDir} was taken over (${takeOver.parts} parts in the cell)` });
+      else if (takeOver) this.journal.record('recovery', { recovery: 'sim_world_set_aside', message: `the saved simulated world was set aside in ${takeOver.setAside}: ${takeOver.reason}; the simulator starts empty` });
+    }
 
     let scenarioHooks: ScenarioRunner | undefined;
     this.scenarioName = null;
@@ -196,10 +204,16 @@ export class CellRun {
       drivers: (this.drivers = options.drivers ? options.drivers({ cell: this.cell, hash: this.hash, clock: this.clock, seed: this.seed, sim: this.sim }) : this.sim.drivers),
       ...(options.cycles !== undefined ? { lotSize: options.cycles } : {}),
       runInfo: { seed: this.seed, virtualTime: options.virtualTime === true, scenario: this.scenarioName },
+      cellPath: options.cellPath, // teach writes back to it (commissioning, #11)
       hooks: {
         onCycle: (n) => this.scenario?.onCycle(n),
         onStateEntered: (s) => this.scenario?.onStateEntered(s),
-        ...crashPoints(process.env.WORKCELL_CRASH_AT),
+        // The observers' logs are written out before the kill, so a crash test sees both lives
+        // whole; the controller's own durable state gets no such help.
+        ...crashPoints(process.env.WORKCELL_CRASH_AT, () => {
+          for (const sink of sinks) if (sink instanceof FileSink) sink.flush();
+          if (this.deviceLog instanceof DeviceLogFile) this.deviceLog.flush();
+        }),
       },
     });
     this.bus.subscribe(this.controller.topics.state, (msg) => {
@@ -416,14 +430,17 @@ function round(x: number, digits = 2): number {
  * `sent:N` (sent, not yet confirmed), `homing:N` (the N-th home command sent, the axis homing) or
  * `resync:N` (at the start of the N-th Resync).
  */
-function crashPoints(spec: string | undefined) {
+function crashPoints(spec: string | undefined, beforeDeath: () => void) {
   if (!spec) return {};
   const match = /^(intent|sent|homing|resync):(\d+)$/.exec(spec);
   if (!match) throw new RunError(`WORKCELL_CRASH_AT="${spec}": expected intent:N, sent:N, homing:N or resync:N`);
   const [, point, nText] = match;
   const n = Number(nText);
   let count = 0;
-  const die = () => process.kill(process.pid, 'SIGKILL');
+  const die = () => {
+    beforeDeath();
+    process.kill(process.pid, 'SIGKILL');
+  };
   switch (point) {
     case 'intent':
       return { onIntentDurable: () => void (++count === n && die()) };

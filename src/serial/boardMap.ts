@@ -14,6 +14,8 @@ export interface BoardChannel {
   direction: 'input' | 'output';
   activeLow: boolean;
   safeValue?: DigitalOutput['safeValue'];
+  /** Inputs: the description's debounce_ms, applied by the board's firmware. */
+  debounceMs?: number;
 }
 
 export interface BoardMap {
@@ -111,7 +113,7 @@ export function boardMap(cell: CellDescription, linkName: string, descriptionHas
         pin,
         direction,
         activeLow: c.activeLow,
-        ...(direction === 'output' ? { safeValue: (c as DigitalOutput).safeValue } : {}),
+        ...(direction === 'output' ? { safeValue: (c as DigitalOutput).safeValue } : { debounceMs: (c as DigitalInput).debounceMs }),
       });
     }
   }
@@ -135,9 +137,16 @@ export function boardMap(cell: CellDescription, linkName: string, descriptionHas
   let outputMask = 0;
   let safeHighMask = 0;
   let safeHoldMask = 0;
+  const debounceMs: Record<number, number> = {};
   for (const c of channels) {
-    if (c.direction === 'input') inputMask |= bit(c.pin);
-    else {
+    if (c.direction === 'input') {
+      inputMask |= bit(c.pin);
+      if (c.debounceMs) {
+        if (c.debounceMs > 0xffff) throw new BoardMapError(`devices.${c.device}.${c.channel}.debounce_ms: ${c.debounceMs} ms exceeds the station board's ${0xffff} ms`);
+        // The board samples its inputs every millisecond.
+        debounceMs[c.pin] = Math.ceil(c.debounceMs);
+      }
+    } else {
       outputMask |= bit(c.pin);
       if (c.safeValue === 'hold') safeHoldMask |= bit(c.pin);
       else if ((c.safeValue === 'on') !== c.activeLow) safeHighMask |= bit(c.pin);
@@ -157,6 +166,7 @@ export function boardMap(cell: CellDescription, linkName: string, descriptionHas
     homeActiveLevel: conveyor?.axis.homeSensor.activeLow ? 0 : 1,
     stopCategory: conveyor?.axis.stopCategory ?? 1,
     stopDecelStepsS2: Math.max(1, Math.round(conveyor ? conveyor.axis.accelMmS2 * conveyor.axis.stepsPerMm : 1)),
+    debounceMs,
   };
   return { link: linkName, path: link.path, baud: link.baud, stationId: link.stationId, watchdogMs: link.watchdogMs, devices, channels, axis, provision };
 }

@@ -31,6 +31,11 @@ export interface CommandResult {
   /** ACK status from the board (0 ok), or undefined when no acknowledgement came. */
   status: number | undefined;
   transmissions: number;
+  /**
+   * Index (in `stats.framesIn`) of the acknowledgement among the frames received on this port:
+   * a frame with a higher index was sent by the board after it carried the command out.
+   */
+  ackFrame?: number;
 }
 
 interface PendingCommand {
@@ -76,6 +81,11 @@ export class StationPort {
   async open(): Promise<void> {
     const port = new SerialPort({ path: this.options.path, baudRate: this.options.baud, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(new Error(`cannot open ${this.options.path}: ${error.message}`)) : resolve())));
+    if (this.closed) {
+      // Closed while it was opening: let go of the device (and its lock) at once.
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+      throw new Error(`${this.options.path} was closed while it opened`);
+    }
     this.port = port;
     port.on('data', (chunk: Buffer) => this.reader.push(chunk));
     port.on('error', (error: Error) => this.lose(`serial port error on ${this.options.path}: ${error.message}`));
@@ -186,7 +196,7 @@ export class StationPort {
       if (ack.ok && c && ack.value.ackSeq === c.seq) {
         clearTimeout(this.retransmitTimer);
         this.inFlight = undefined;
-        c.resolve({ seq: c.seq, status: ack.value.status, transmissions: c.transmissions });
+        c.resolve({ seq: c.seq, status: ack.value.status, transmissions: c.transmissions, ackFrame: this.stats.framesIn });
         this.pump();
       }
     }

@@ -8,7 +8,8 @@
  * CRC, message encoders and decoders, each refusing malformed input with a reason.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the PROVISION body carries a debounce time per input. */
+export const PROTOCOL_VERSION = 2;
 /** Largest decoded frame (header + body + CRC) either side accepts. */
 export const MAX_FRAME_BYTES = 96;
 const HEADER_BYTES = 6;
@@ -273,6 +274,11 @@ export interface ProvisionBody {
   stopCategory: 0 | 1;
   /** Deceleration for category 1 stops, steps/s². */
   stopDecelStepsS2: number;
+  /**
+   * Debounce time per input pin, ms (a new level is reported once it has held this long); pins
+   * not named, and 0, report the raw level. The e-stop contact trips on its raw level regardless.
+   */
+  debounceMs: Partial<Record<number, number>>;
 }
 
 export interface BootInfo {
@@ -312,7 +318,7 @@ export interface Ack {
 export const MOVE_BODY_BYTES = 12;
 export const HOME_BODY_BYTES = 9;
 export const SET_OUTPUTS_BODY_BYTES = 8;
-export const PROVISION_BODY_BYTES = 1 + 2 + 32 + 16 + 1 + 1 + 1 + 1 + 4;
+export const PROVISION_BODY_BYTES = 1 + 2 + 32 + 16 + 1 + 1 + 1 + 1 + 4 + 2 * GENERAL_PINS.length;
 export const BOOT_BODY_BYTES = 1 + 1 + 1 + 1 + 1 + 1 + 2 + 32;
 export const TELEMETRY_BODY_BYTES = 4 + 4 + 4 + 4 + 1 + 2 + 1 + 1 + 2 * 4;
 export const ACK_BODY_BYTES = 2;
@@ -374,6 +380,15 @@ export function encodeProvision(p: ProvisionBody): Uint8Array {
     v.setUint8(o++, p.homeActiveLevel);
     v.setUint8(o++, p.stopCategory);
     v.setUint32(o, checkInt('stop deceleration (steps/s²)', p.stopDecelStepsS2, 1, 0xffffffff), true);
+    o += 4;
+    for (const [pin, ms] of Object.entries(p.debounceMs)) {
+      if (!GENERAL_PINS.includes(Number(pin))) throw new RangeError(`debounce on pin ${pin}: only the general pins ${GENERAL_PINS.join(', ')} are debounced`);
+      checkInt(`debounce of pin ${pin} (ms)`, ms ?? 0, 0, 0xffff);
+    }
+    for (const pin of GENERAL_PINS) {
+      v.setUint16(o, p.debounceMs[pin] ?? 0, true);
+      o += 2;
+    }
   });
 }
 

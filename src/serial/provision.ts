@@ -11,7 +11,8 @@ import { ackStatusText, decodeBoot, encodeProvision, MSG, type BootInfo, type Pr
 import { defaultEpoch } from './station.js';
 
 export async function provisionBoard(path: string, baud: number, body: ProvisionBody, epoch = defaultEpoch()): Promise<BootInfo> {
-  const port = new StationPort({ path, baud, epoch, ackTimeoutMs: 200, tries: 10 });
+  // The board writes its EEPROM (3.4 ms a byte) before it acknowledges: generous retries.
+  const port = new StationPort({ path, baud, epoch, ackTimeoutMs: 300, tries: 15 });
   await port.open();
   try {
     const boot = new Promise<BootInfo>((resolve) => {

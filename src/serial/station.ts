@@ -8,6 +8,7 @@
  * pulled. Safety does not depend on it: the firmware stops the axis and sets its outputs safe
  * on e-stop and on host loss by itself; the driver reports what happened.
  */
+import { existsSync } from 'node:fs';
 import type { DeviceCommand, DeviceDriver, DeviceFeedback, DeviceKind, FeedbackListener, Reading } from '../devices/types.js';
 import { boardMap, type BoardChannel, type BoardMap } from './boardMap.js';
 import { StationPort, type PortStats } from './port.js';
@@ -26,6 +27,7 @@ import {
   hashToHex,
   MOTION_RESULT,
   MSG,
+  NO_PIN,
   PROTOCOL_VERSION,
   type BootInfo,
   type Frame,
@@ -68,6 +70,8 @@ export interface LinkHealth {
   port: PortStats | undefined;
   connects: number;
   lastFrameAgeMs: number | undefined;
+  /** Why the link is not ready (port missing, no boot frame, refused, lost), until it is. */
+  problem: string | undefined;
 }
 
 const QUERY_EVERY_MS = 100;
@@ -103,6 +107,15 @@ export class StationLink {
   private motion: { device: string; command: DeviceCommand; seq: number } | undefined;
   readonly devices = new Map<string, StationDevice>();
   private lastPortStats: PortStats | undefined;
+  /** The boot frame that passed the identity check on this connection; ready once telemetry follows. */
+  private identified: BootInfo | undefined;
+  /** Which frame on which port carried the latest telemetry (motion ends are read only from telemetry after the ack). */
+  private telemetryFrame: { port: StationPort; frame: number } | undefined;
+  /** The problem last reported by a `lost` event: a retry for the same reason is not reported again. */
+  private reportedProblem: string | undefined;
+  private problem: string | undefined;
+  /** Ports being opened or closed: close() waits for them, so the device is free when it returns. */
+  private readonly settling = new Set<Promise<unknown>>();
 
   constructor(private readonly options: StationLinkOptions) {
     this.name = options.map.link;
@@ -130,6 +143,7 @@ export class StationLink {
       port: this.port ? { ...this.port.stats } : this.lastPortStats,
       connects: this.connects,
       lastFrameAgeMs: this.port && this.port.lastFrameAt > 0 ? performance.now() - this.port.lastFrameAt : undefined,
+      problem: this.state === 'ready' ? undefined : (this.refusedReason ?? this.problem),
     };
   }
 
@@ -157,8 +171,16 @@ export class StationLink {
     this.port = undefined;
     if (port) {
       this.lastPortStats = { ...port.stats };
-      await port.close();
+      this.dropPort(port);
     }
+    while (this.settling.size > 0) await Promise.all([...this.settling]);
+  }
+
+  /** Close a port without waiting here; close() waits for it. */
+  private dropPort(port: StationPort): void {
+    const closing = port.close().catch(() => {});
+    this.settling.add(closing);
+    void closing.then(() => this.settling.delete(closing));
   }
 
   private later(ms: number, fn: () => void): void {
@@ -172,15 +194,26 @@ export class StationLink {
   private async connect(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'connecting';
+    this.identified = undefined;
+    // A board that is unplugged or not powered yet: its device node does not exist. Not an error
+    // of the controller's: reported once, retried with backoff until the board appears.
+    if (!existsSync(this.path)) {
+      this.retry(`station board on ${this.path} (link "${this.name}") is not connected: ${this.path} does not exist`);
+      return;
+    }
     const port = new StationPort({ path: this.path, baud: this.map.baud, epoch: this.epoch });
+    const opening = port.open();
+    const settled = opening.catch(() => {});
+    this.settling.add(settled);
+    void settled.then(() => this.settling.delete(settled));
     try {
-      await port.open();
+      await opening;
     } catch (error) {
-      this.retry(error instanceof Error ? error.message : String(error));
+      this.retry(`station board on ${this.path} (link "${this.name}"): ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     if ((this.state as LinkState) === 'closed') {
-      await port.close();
+      this.dropPort(port);
       return;
     }
     this.port = port;
@@ -191,7 +224,11 @@ export class StationLink {
     const query = () => {
       if (this.port !== port || this.state !== 'identifying') return;
       if (performance.now() - started > IDENTIFY_TIMEOUT_MS) {
-        this.lost(`no boot frame from ${this.path} within ${IDENTIFY_TIMEOUT_MS} ms (is it a workcell station board?)`);
+        this.lost(
+          this.identified
+            ? `no telemetry from the station board on ${this.path} within ${IDENTIFY_TIMEOUT_MS} ms of its boot frame`
+            : `no boot frame from ${this.path} within ${IDENTIFY_TIMEOUT_MS} ms (is it a workcell station board?)`,
+        );
         return;
       }
       port.send(MSG.query);
@@ -205,7 +242,12 @@ export class StationLink {
     if (this.state !== 'refused') this.state = 'lost';
     const wait = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.reconnect?.maxMs ?? 2000);
-    this.options.onEvent?.({ type: 'lost', link: this.name, reason: `${reason}; retrying in ${wait} ms` });
+    this.problem = reason;
+    // Once per distinct problem: an absent board retried every 2 s must not flood the journal.
+    if (this.state !== 'refused' && reason !== this.reportedProblem) {
+      this.reportedProblem = reason;
+      this.options.onEvent?.({ type: 'lost', link: this.name, reason: `${reason}; retrying in ${wait} ms (backoff up to ${this.options.reconnect?.maxMs ?? 2000} ms)` });
+    }
     this.later(wait, () => void this.connect());
   }
 
@@ -216,7 +258,7 @@ export class StationLink {
     this.port = undefined;
     if (port) {
       this.lastPortStats = { ...port.stats };
-      void port.close();
+      this.dropPort(port);
     }
     // Commands waiting on the old port were answered (undefined status) by the port itself.
     this.retry(reason);
@@ -234,7 +276,7 @@ export class StationLink {
     clearInterval(this.heartbeatTimer);
     const port = this.port;
     this.port = undefined;
-    if (port) void port.close();
+    if (port) this.dropPort(port);
     // A refused board is checked again slowly: someone may swap or re-provision it.
     this.backoffMs = this.options.reconnect?.maxMs ?? 2000;
     this.retry(reason);
@@ -282,20 +324,26 @@ export class StationLink {
         this.reportReset(`station board rebooted (reset cause: ${describeResetCause(boot.value.resetCause)})`);
         return;
       }
-      if (this.state === 'identifying') this.ready();
+      // Identified; ready once the first telemetry of this connection shows the board's state
+      // (latches, motion), so that no command is decided on the state of an earlier connection.
+      if (this.state === 'identifying') this.identified = boot.value;
       return;
     }
-    if (frame.type === MSG.telemetry && this.state === 'ready') {
+    if (frame.type === MSG.telemetry && (this.state === 'ready' || (this.state === 'identifying' && this.identified))) {
       const t = decodeTelemetry(frame.body);
-      if (t.ok) this.onTelemetry(t.value);
+      if (!t.ok || !this.port) return;
+      this.telemetryFrame = { port: this.port, frame: this.port.stats.framesIn };
+      if (this.state === 'identifying') this.ready(t.value);
+      else this.onTelemetry(t.value);
     }
   }
 
-  private ready(): void {
+  private ready(first: Telemetry): void {
     this.state = 'ready';
     this.connects++;
     this.backoffMs = this.options.reconnect?.initialMs ?? 100;
-    this.options.onEvent?.({ type: 'ready', link: this.name, boot: this.boot!, path: this.path });
+    this.problem = undefined;
+    this.reportedProblem = undefined;
     // Heartbeats at a quarter of the board's watchdog, skipped when another frame just went out.
     const every = Math.max(10, Math.min(50, Math.floor(this.map.watchdogMs / 4)));
     const port = this.port!;
@@ -308,6 +356,10 @@ export class StationLink {
       }
       if (performance.now() - port.lastSendAt >= every) port.send(MSG.heartbeat);
     }, every);
+    // Readings (and a `reset` if the axis lost its position meanwhile) before the event, so that
+    // whoever acts on `ready` already sees the board as it is now.
+    this.onTelemetry(first);
+    if (this.port === port) this.options.onEvent?.({ type: 'ready', link: this.name, boot: this.boot!, path: this.path });
   }
 
   private reportReset(cause: string): void {
@@ -339,6 +391,16 @@ export class StationLink {
     const result = m && t.motionSeq === m.seq ? MOTION_RESULT[t.motionResult as keyof typeof MOTION_RESULT] : undefined;
     const ended = result === 'done' || result === 'stopped' || result === 'failed';
     if (ended) this.motion = undefined;
+    // An e-stop the board latched while its contact opened and closed again between two telemetry
+    // frames (a short opening, a bouncing contact): show the contact open once, so that the
+    // controller latches it too, then as it is.
+    const estopPin = this.map.provision.estopPin;
+    const estopNewlyLatched = (t.flags & FLAG.estopLatched) !== 0 && (!before || (before.flags & FLAG.estopLatched) === 0);
+    if (estopNewlyLatched && estopPin !== NO_PIN && (t.flags & FLAG.estopOpen) === 0) {
+      const bit = 1 << estopPin;
+      const shown = { ...t, inputs: (this.map.provision.estopHealthyLevel === 1 ? t.inputs & ~bit : t.inputs | bit) >>> 0 };
+      for (const d of this.devices.values()) d.telemetry(shown);
+    }
     // Readings first, so that at motionDone read() already shows where the motion ended.
     for (const d of this.devices.values()) d.telemetry(t);
     if (ended) {
@@ -388,7 +450,7 @@ export class StationLink {
         if (cleared) return refuse(cleared);
         const body =
           command.type === 'index'
-            ? encodeMove({ steps: command.steps, speedStepsS: Math.round(a.maxSpeedMmS * a.stepsPerMm), accelStepsS2: Math.round(a.accelMmS2 * a.stepsPerMm) })
+            ? encodeMove({ steps: command.steps, speedStepsS: Math.max(1, Math.round(a.maxSpeedMmS * (command.speedScale ?? 1) * a.stepsPerMm)), accelStepsS2: Math.round(a.accelMmS2 * a.stepsPerMm) })
             : encodeHome({
                 speedStepsS: Math.round(a.homingSpeedMmS * a.stepsPerMm),
                 direction: 1,
@@ -400,17 +462,28 @@ export class StationLink {
         const result = await port.command(command.type === 'index' ? MSG.move : MSG.home, body);
         if (result.status !== 0) {
           this.homing = false;
-          return refuse(result.status === undefined ? `station board on link "${this.name}" did not acknowledge ${command.type}` : ackStatusText(result.status));
+          if (result.status === undefined) {
+            // Unknown whether the board started it (a lost acknowledgement): stop the axis to be sure.
+            if (this.port === port && this.state === 'ready') void port.command(MSG.stop, new Uint8Array(), true);
+            return refuse(`station board on link "${this.name}" did not acknowledge ${command.type}`);
+          }
+          return refuse(ackStatusText(result.status));
         }
         this.motion = { device: device.name, command, seq: result.seq };
-        // The board may already have finished (a zero-length move, already on the home mark).
-        if (this.telemetry) this.onTelemetry(this.telemetry);
+        // The board may already have finished (a zero-length move, already on the home mark) in
+        // telemetry that arrived after the acknowledgement. Only then: telemetry from before it may
+        // show the same motion seq finished by an earlier connection or an earlier controller.
+        const seen = this.telemetryFrame;
+        if (this.telemetry && seen && seen.port === port && result.ackFrame !== undefined && seen.frame > result.ackFrame) this.onTelemetry(this.telemetry);
         return;
       }
       case 'stop': {
-        if (!this.motion || this.motion.device !== device.name) return;
+        if (axis?.device !== device.name) return;
+        // Sent whether or not a motion is known here: stopping an idle axis costs nothing, and a
+        // motion whose acknowledgement was lost is stopped too.
+        if (!this.motion && (this.state !== 'ready' || !this.port)) return;
         const problem = await this.send(MSG.stop, new Uint8Array(), true);
-        if (problem) refuse(problem);
+        if (problem && this.motion) refuse(problem);
         return;
       }
       case 'safeState': {
@@ -498,6 +571,31 @@ export class StationDevice implements DeviceDriver {
   onFeedback(listener: FeedbackListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Link health for the Maintenance view and /diagnostics (commissioning, issue #11). */
+  diagnostics(): Record<string, string | number> {
+    const h = this.link.health();
+    const out: Record<string, string | number> = { transport: 'serial', link: h.link, path: h.path, link_state: h.state, connects: h.connects };
+    if (h.boot) {
+      out.station_id = h.boot.stationId;
+      out.firmware = `${h.boot.firmwareMajor}.${h.boot.firmwareMinor}`;
+      out.protocol_version = h.boot.protocolVersion;
+    }
+    if (h.port) {
+      out.frames_in = h.port.framesIn;
+      out.frames_out = h.port.framesOut;
+      out.crc_errors_in = h.port.crcErrorsIn;
+      out.framing_errors_in = h.port.framingErrorsIn;
+      out.retransmissions = h.port.retransmissions;
+    }
+    if (h.board) {
+      out.board_crc_errors = h.board.crcErrors;
+      out.board_framing_errors = h.board.framingErrors;
+      out.board_accepted_frames = h.board.acceptedFrames;
+    }
+    if (h.lastFrameAgeMs !== undefined) out.last_frame_age_ms = Math.round(h.lastFrameAgeMs);
+    return out;
   }
 
   emit(feedback: DeviceFeedback): void {

@@ -10,7 +10,7 @@
  * dropped. The simulator links the first feeder and the first conveyor of the cell to the arm.
  */
 import type { ArmDescription, DigitalOutput } from '../cell/schema.js';
-import type { DeviceCommand, Reading } from '../devices/types.js';
+import { speedScaleProblem, type DeviceCommand, type Reading } from '../devices/types.js';
 import type { TimerId } from '../time/clock.js';
 import type { MotionEnd } from './deviceLog.js';
 import { SimDevice, type SimDeviceOptions } from './device.js';
@@ -69,6 +69,27 @@ export class SimArm extends SimDevice<ArmDescription> {
     this.surroundings = surroundings;
   }
 
+  override exportPhysics(): Record<string, unknown> {
+    const m = this.motion;
+    const s = m === undefined ? 1 : Math.min(1, m.profile.positionAt(this.world.now()));
+    const joints = m === undefined ? [...this.joints] : m.from.map((q, j) => q + (m.to[j]! - q) * s);
+    return { joints, vacuum: this.vacuum, held: this.held?.id ?? null };
+  }
+
+  /** Joints where they were (a move in progress stops there), the valve as it was, its part held. */
+  override importPhysics(state: Record<string, unknown>): void {
+    const joints = state.joints;
+    if (!Array.isArray(joints) || joints.length !== this.joints.length || !joints.every((q) => typeof q === 'number' && Number.isFinite(q))) {
+      throw new Error(`saved arm state: joints must be ${this.joints.length} numbers`);
+    }
+    this.joints = [...(joints as number[])];
+    this.vacuum = state.vacuum === true;
+    this.held = typeof state.held === 'string' ? this.world.part(state.held) : undefined;
+    // A release that was under way finished while the simulator was down.
+    if (!this.vacuum && this.held !== undefined) this.releasePart();
+    this.vacuumOk.reset(this.held !== undefined);
+  }
+
   /** The next `count` moves stop at `fraction` of the way. */
   stall(fraction: number, count: number): void {
     this.pendingStall = { fraction, count };
@@ -100,7 +121,7 @@ export class SimArm extends SimDevice<ArmDescription> {
         if (!Array.isArray(command.target) || command.target.length !== this.description.joints.length) {
           return `move target must have ${this.description.joints.length} joint values`;
         }
-        return this.limitsProblem(command.target);
+        return speedScaleProblem(command.speedScale) ?? this.limitsProblem(command.target);
       }
       case 'vacuum':
         return typeof command.on === 'boolean' ? undefined : 'vacuum command needs on: true or false';
@@ -130,7 +151,8 @@ export class SimArm extends SimDevice<ArmDescription> {
     const now = this.world.now();
     const from = [...this.joints];
     const to = [...command.target];
-    const travel = this.travelMs(from, to);
+    // A jog's speedScale slows every joint by the same factor (the move stays synchronised).
+    const travel = this.travelMs(from, to) / (command.speedScale ?? 1);
     const stall = this.pendingStall?.fraction;
     if (this.pendingStall !== undefined && --this.pendingStall.count <= 0) this.pendingStall = undefined;
     const extent = stall ?? 1;

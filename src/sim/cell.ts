@@ -17,7 +17,7 @@ import type { SimDevice } from './device.js';
 import { faultProblem, type FaultInjection } from './faults.js';
 import { SimFeeder } from './feeder.js';
 import { SimIo } from './io.js';
-import { SimWorld, type PartCounts, type PartState, type SimPart } from './world.js';
+import { SimWorld, type PartCounts, type PartState, type SimPart, type WorldState } from './world.js';
 
 export interface SimOptions {
   /** Seed of the random generator (initial belt offset): the same seed gives the same run. */
@@ -43,6 +43,17 @@ export interface SimulatedCell {
   counts(): PartCounts;
   /** For the scenario runner: records a scenario action in the device log. */
   logScenario(entry: ScenarioLogEntry): void;
+  /** The physical world now: parts, and each device's physical state (src/sim/persist.ts). */
+  exportWorld(): SimWorldState;
+  /** Takes over a saved world before the drivers are activated (a restarted simulator). */
+  importWorld(state: SimWorldState): void;
+  /** Called whenever the world has settled after a change. */
+  onSettled(listener: (() => void) | undefined): void;
+}
+
+export interface SimWorldState {
+  world: WorldState;
+  devices: Record<string, Record<string, unknown>>;
 }
 
 export const DEFAULT_JOINT_STATE_PERIOD_MS = 20;
@@ -189,6 +200,27 @@ export function createSimulatedCell(cell: CellDescription, clock: Clock, options
     counts: () => world.counts(),
     logScenario(entry) {
       world.log({ kind: 'scenario', ...entry });
+    },
+    exportWorld() {
+      const state: SimWorldState = { world: world.exportState(), devices: {} };
+      for (const [name, device] of devices) {
+        const physics = device.exportPhysics();
+        if (physics !== undefined) state.devices[name] = physics;
+      }
+      return state;
+    },
+    importWorld(state) {
+      world.atomically(() => {
+        world.importState(state.world);
+        // Arms last: a release that finished while the simulator was down puts its part on a belt
+        // that must already stand where it stood.
+        const ordered = [...devices].sort(([, a], [, b]) => Number(a instanceof SimArm) - Number(b instanceof SimArm));
+        for (const [name, device] of ordered) device.importPhysics(state.devices[name] ?? {});
+        world.changed();
+      });
+    },
+    onSettled(listener) {
+      world.onSettled = listener;
     },
   };
 }

@@ -13,7 +13,7 @@
  * a mark crosses a sensor window, and readings are published every `motionPublishPeriodMs`.
  */
 import type { ConveyorDescription, DigitalOutput } from '../cell/schema.js';
-import type { DeviceCommand, Reading } from '../devices/types.js';
+import { speedScaleProblem, type DeviceCommand, type Reading } from '../devices/types.js';
 import type { TimerId } from '../time/clock.js';
 import type { MotionEnd } from './deviceLog.js';
 import { SimDevice, type SimDeviceOptions } from './device.js';
@@ -93,6 +93,24 @@ export class SimConveyor extends SimDevice<ConveyorDescription> {
     });
   }
 
+  override exportPhysics(): Record<string, unknown> {
+    return { belt: this.beltNow(), steps: this.stepsNow(), encoderZero: this.encoderZero, homed: this.homed };
+  }
+
+  /**
+   * The belt where it was (a motion in progress is cut where the snapshot saw it: the board's
+   * watchdog stops the axis when its controller dies), the board's counters and homed flag kept.
+   */
+  override importPhysics(state: Record<string, unknown>): void {
+    this.belt = num(state.belt, 'belt');
+    this.steps = num(state.steps, 'steps');
+    this.encoderZero = num(state.encoderZero, 'encoderZero');
+    this.homed = state.homed === true;
+    this.sense();
+    this.homeInput.reset(this.markAtSensor(this.belt));
+    this.exitInput.reset(this.atExit.size > 0);
+  }
+
   /** Position of a part on this belt, mm from the upstream end. */
   positionOf(part: PartState): number | undefined {
     return part.location.where === 'belt' && part.location.device === this.name ? part.location.beltMm + this.beltNow() : undefined;
@@ -107,6 +125,7 @@ export class SimConveyor extends SimDevice<ConveyorDescription> {
     if (command.type === 'index' && (typeof command.steps !== 'number' || !Number.isInteger(command.steps))) {
       return `index steps must be a whole number (got ${String(command.steps)})`;
     }
+    if (command.type === 'index' && speedScaleProblem(command.speedScale) !== undefined) return speedScaleProblem(command.speedScale);
     return this.motion !== undefined ? `conveyor ${this.name} is busy with ${this.motion.command.type}; send stop first` : undefined;
   }
 
@@ -120,7 +139,8 @@ export class SimConveyor extends SimDevice<ConveyorDescription> {
     if (command.type === 'index') {
       dir = command.steps < 0 ? -1 : 1;
       const steps = Math.abs(command.steps);
-      profile = MotionProfile.trapezoid(now, steps / axis.stepsPerMm, axis.maxSpeedMmS / 1000, axis.accelMmS2 / 1e6);
+      // A jog's speedScale lowers the top speed (commissioning: reduced speed).
+      profile = MotionProfile.trapezoid(now, steps / axis.stepsPerMm, (axis.maxSpeedMmS * (command.speedScale ?? 1)) / 1000, axis.accelMmS2 / 1e6);
       if (this.missedStepsPending > 0 && steps > 0) {
         // The stepper slips: the belt moves short, the step counter still counts every pulse.
         scale = Math.max(0, steps - this.missedStepsPending) / steps;
@@ -369,4 +389,9 @@ export class SimConveyor extends SimDevice<ConveyorDescription> {
 
 function mod(x: number, m: number): number {
   return ((x % m) + m) % m;
+}
+
+function num(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`saved conveyor state: ${what} is not a number`);
+  return value;
 }

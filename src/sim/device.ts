@@ -42,6 +42,14 @@ export abstract class SimDevice<D extends Device = Device> implements DeviceDriv
   // DeviceDriver
 
   /** The simulator stands in for every transport, so any link is accepted; the physics must be drivable. */
+  /** This device's physical state for a restarted simulator (src/sim/persist.ts); none by default. */
+  exportPhysics(): Record<string, unknown> | undefined {
+    return undefined;
+  }
+
+  /** Takes over a saved physical state, before activation: at rest, as the world left it. */
+  importPhysics(_state: Record<string, unknown>): void {}
+
   configure(): void {
     const problem = this.descriptionProblem();
     if (problem !== undefined) throw new Error(`simulated ${this.kind} "${this.name}": ${problem}`);

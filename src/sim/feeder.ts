@@ -34,6 +34,15 @@ export class SimFeeder extends SimDevice<FeederDescription> {
     this.partAtPick = new DebouncedInput(this.timers, description.partAtPick.debounceMs, false, () => this.publish());
   }
 
+  /** Parts that were falling down the chute landed while the simulator was down. */
+  override importPhysics(): void {
+    for (const part of this.world.partsWhere((l) => l.where === 'chute' && l.device === this.name)) {
+      if (this.world.partAtPick(this.name) !== undefined) this.world.move(part, { where: 'jammed', device: this.name }, 'jammed');
+      else this.world.move(part, { where: 'pick', device: this.name }, 'at_pick');
+    }
+    this.partAtPick.reset(this.world.partAtPick(this.name) !== undefined);
+  }
+
   /** The next `count` releases jam in the chute. */
   jam(count: number): void {
     this.jamsPending += count;

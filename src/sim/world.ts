@@ -59,6 +59,15 @@ export interface WorldMember {
   worldChanged(): void;
 }
 
+/** The world as a restarted simulator takes it over (src/sim/persist.ts). */
+export interface WorldState {
+  nextPart: number;
+  counters: { spawned: number; takenAway: number; fellOff: number; dropped: number; jammed: number };
+  /** State of the seeded generator, so a restarted run stays reproducible. */
+  rng: readonly number[];
+  parts: Array<{ id: string; location: PartLocation }>;
+}
+
 export class SimWorld {
   private readonly partsById = new Map<string, PartState>();
   private nextPart = 1;
@@ -79,6 +88,31 @@ export class SimWorld {
   ) {
     if (!Number.isSafeInteger(seed)) throw new RangeError(`simulator seed must be a whole number (got ${seed})`);
     this.rng = xoroshiro128plus(seed);
+  }
+
+  /** Called once each outermost update has settled (its feedback delivered): the world is consistent. */
+  onSettled: (() => void) | undefined;
+
+  exportState(): WorldState {
+    return {
+      nextPart: this.nextPart,
+      counters: { ...this.counters },
+      rng: [...(this.rng.getState?.() ?? [])],
+      parts: [...this.partsById.values()].map((p) => ({ id: p.id, location: structuredClone(p.location) })),
+    };
+  }
+
+  /** Takes over a saved world: its parts where they were, its counters and its generator. */
+  importState(state: WorldState): void {
+    this.partsById.clear();
+    for (const p of state.parts) this.partsById.set(p.id, { id: p.id, location: structuredClone(p.location) });
+    this.nextPart = state.nextPart;
+    Object.assign(this.counters, state.counters);
+    if (state.rng.length > 0) this.rng = xoroshiro128plus.fromState(state.rng);
+  }
+
+  part(id: string): PartState | undefined {
+    return this.partsById.get(id);
   }
 
   join(member: WorldMember): void {
@@ -176,7 +210,13 @@ export class SimWorld {
       return fn();
     } finally {
       this.depth--;
-      if (this.depth === 0) this.drain();
+      if (this.depth === 0) {
+        try {
+          this.drain();
+        } finally {
+          this.onSettled?.();
+        }
+      }
     }
   }
 
@@ -263,6 +303,14 @@ export class DebouncedInput {
 
   get value(): boolean {
     return this.logical;
+  }
+
+  /** Raw and logical value at once, nothing pending: the input as a restarted world finds it. */
+  reset(value: boolean): void {
+    this.timers.cancel(this.pending);
+    this.pending = undefined;
+    this.raw = value;
+    this.logical = value;
   }
 
   setRaw(value: boolean): void {

@@ -110,6 +110,22 @@ describe('links and addresses', () => {
     expectOnly(text, 'devices.safety_io.outputs.lamp_red.pin', 'a pin needs a serial or firmata link; link "ros" is ros2', '3');
   });
 
+  it('rejects an analog threshold on an input that is not on a firmata link', () => {
+    const text = demoWith((d) => {
+      d.setIn(['links', 'board'], d.createNode(SERIAL_LINK));
+      d.setIn(['devices', 'feeder', 'link'], 'board');
+      d.setIn(['devices', 'feeder', 'release', 'pin'], 4);
+      d.setIn(['devices', 'feeder', 'part_at_pick', 'pin'], 5);
+      d.setIn(['devices', 'feeder', 'part_at_pick', 'analog_threshold'], 600);
+    });
+    expectOnly(text, 'devices.feeder.part_at_pick.analog_threshold', 'analog inputs are read on firmata links only; link "board" is serial', '600');
+  });
+
+  it('rejects an analog hysteresis without its threshold', () => {
+    const text = demoWith((d) => d.setIn(['devices', 'safety_io', 'inputs', 'guard_closed', 'analog_hysteresis'], 40));
+    expectOnly(text, 'devices.safety_io.inputs.guard_closed.analog_hysteresis', 'analog_hysteresis needs analog_threshold', '40');
+  });
+
   it('rejects two channels sharing a pin on one board', () => {
     const text = demoWith((d) => {
       d.setIn(['links', 'board'], d.createNode(SERIAL_LINK));

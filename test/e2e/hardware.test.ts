@@ -15,7 +15,8 @@ import { boardMap } from '../../src/serial/boardMap.js';
 import { openHardware, type HardwareLinks } from '../../src/runtime/hardware.js';
 import { CellRun } from '../../src/runtime/run.js';
 import type { RigBoard } from '../../src/rig/rigBoard.js';
-import { buildFirmware, provision, startDemoBoard, waitFor } from '../rig/helpers.js';
+import { FirmataRigBoard } from '../../src/rig/firmataRig.js';
+import { buildFirmware, DEMO_SERIAL, provision, startDemoBoard, waitFor } from '../rig/helpers.js';
 import { CLI, ROOT, tempDir, workcell } from './cli.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'hardware', 'station-conveyor.yaml');
@@ -122,6 +123,37 @@ describe('workcell run on hardware', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(0);
+  });
+
+  it('opens a StandardFirmata board at the path in the description and drives its feeder', async () => {
+    const firmata = await FirmataRigBoard.start({ inputs: { 2: 0 } });
+    try {
+      const doc = parseDocument(readFileSync(DEMO_SERIAL, 'utf8'));
+      doc.setIn(['links', 'feeder_board', 'path'], firmata.linkPath);
+      doc.setIn(['links', 'conveyor_board', 'path'], path.join(tempDir('workcell-hw-'), 'unplugged'));
+      const file = path.join(tempDir('workcell-hw-'), 'cell.yaml');
+      writeFileSync(file, doc.toString());
+      const { cell, hash } = loaded(file);
+      // The station board is unplugged: do not wait for it, wait for the Firmata board.
+      hardware = await openHardware(cell, hash, { readyWithinMs: 100 });
+      const hw = hardware;
+      await waitFor('the Firmata board ready', () => hw.summary().includes(`feeder_board: Firmata board on ${firmata.linkPath}, ready: feeder`), 15_000);
+      const drivers = hardware.drivers((ctx) => ctx.sim.drivers)({ sim: { drivers: new Map() } } as never);
+      const feeder = drivers.get('feeder')!;
+      expect(feeder.constructor.name).toBe('FirmataDevice');
+      feeder.configure();
+      feeder.activate();
+      await waitFor('the feeder reading', () => feeder.read().inputs.part_at_pick === false);
+      // A release pulse reaches the solenoid pin on the board.
+      const levels: Array<0 | 1> = [];
+      firmata.onPin((pin, level) => pin === 8 && levels.push(level));
+      feeder.write({ type: 'release' });
+      await waitFor('the release pulse on the board: pin 8 high, then low', () => levels.join('') === '10', 10_000);
+    } finally {
+      await hardware?.close();
+      hardware = undefined;
+      await firmata.close();
+    }
   });
 
   it('refuses what a real cell cannot do, saying why', () => {

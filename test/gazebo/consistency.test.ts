@@ -195,13 +195,13 @@ group('the Gazebo cell description', () => {
     expect(Object.values(gazeboCell.links).map((l) => l.transport)).toEqual(['ros2']);
   });
 
-  it('is the demo cell: only links, addresses and heartbeats differ', () => {
+  it('is the demo cell: only links, addresses (the axis speed and position topics too) and heartbeats differ', () => {
     const strip = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(strip);
       if (value === null || typeof value !== 'object') return value;
       return Object.fromEntries(
         Object.entries(value)
-          .filter(([k]) => !['link', 'links', 'topic', 'pin', 'heartbeat', 'ros', 'description'].includes(k))
+          .filter(([k]) => !['link', 'links', 'topic', 'pin', 'heartbeat', 'ros', 'description', 'speed', 'position'].includes(k))
           .map(([k, v]) => [k, strip(v)]),
       );
     };

@@ -26,28 +26,21 @@ export const BRIDGEABLE: Record<string, string> = {
   'rosgraph_msgs/msg/Clock': 'gz.msgs.Clock',
 };
 
-/**
- * The conveyor axis has no topics in the cell description (the schema gives an axis a pin on a
- * board, nothing for ROS); in Gazebo it is this fixed contract, documented in docs/simulation.md.
- */
-export const CONVEYOR_AXIS_CONTRACT: { topic: string; rosType: string; direction: Direction }[] = [
-  { topic: '/conveyor/belt_speed', rosType: 'std_msgs/msg/Float64', direction: 'ROS_TO_GZ' },
-  { topic: '/conveyor/odometry', rosType: 'nav_msgs/msg/Odometry', direction: 'GZ_TO_ROS' },
-];
-
 export interface ChannelTopic {
   /** `devices.feeder.release` */
   where: string;
   topic: string;
   /** in: the cell reads it (Gazebo -> ROS); out: the cell commands it (ROS -> Gazebo). */
   direction: 'in' | 'out';
+  /** Channels are std_msgs/msg/Bool; the conveyor axis has a Float64 speed and a position topic. */
+  rosType: string;
 }
 
 /** Every channel of the cell that has a topic, with the direction its data flows. */
 export function channelTopics(cell: CellDescription): ChannelTopic[] {
   const out: ChannelTopic[] = [];
-  const add = (where: string, topic: string | undefined, direction: 'in' | 'out') => {
-    if (topic !== undefined) out.push({ where, topic, direction });
+  const add = (where: string, topic: string | undefined, direction: 'in' | 'out', rosType = 'std_msgs/msg/Bool') => {
+    if (topic !== undefined) out.push({ where, topic, direction, rosType });
   };
   for (const [name, device] of Object.entries(cell.devices)) {
     const at = `devices.${name}`;
@@ -62,6 +55,8 @@ export function channelTopics(cell: CellDescription): ChannelTopic[] {
         break;
       case 'conveyor':
         add(`${at}.axis.home_sensor`, device.axis.homeSensor.topic, 'in');
+        add(`${at}.axis.speed`, device.axis.speed?.topic, 'out', 'std_msgs/msg/Float64');
+        add(`${at}.axis.position`, device.axis.position?.topic, 'in', device.axis.position?.type);
         add(`${at}.part_at_exit`, device.partAtExit.topic, 'in');
         break;
       case 'io':
@@ -140,7 +135,7 @@ export function gzEndpoints(worldPlugins: SdfElement[], models: SdfModel[]): { p
 
 /**
  * Every topic the cell uses is bridged with the right types and direction, and the world has the
- * other end; the bridge carries nothing else but the conveyor axis contract and a one-way clock;
+ * other end; the bridge carries nothing else but a one-way clock;
  * every bridged Gazebo topic exists in the world.
  */
 export function topicProblems(cell: CellDescription, bridge: BridgeEntry[], endpoints: { produced: GzEndpoint[]; consumed: GzEndpoint[] }): string[] {
@@ -148,9 +143,8 @@ export function topicProblems(cell: CellDescription, bridge: BridgeEntry[], endp
   const byRos = new Map(bridge.map((b) => [b.ros_topic_name, b]));
   const expected = new Map<string, { rosType: string; direction: Direction; why: string }>();
   for (const c of channelTopics(cell)) {
-    expected.set(c.topic, { rosType: 'std_msgs/msg/Bool', direction: c.direction === 'in' ? 'GZ_TO_ROS' : 'ROS_TO_GZ', why: c.where });
+    expected.set(c.topic, { rosType: c.rosType, direction: c.direction === 'in' ? 'GZ_TO_ROS' : 'ROS_TO_GZ', why: c.where });
   }
-  for (const a of CONVEYOR_AXIS_CONTRACT) expected.set(a.topic, { rosType: a.rosType, direction: a.direction, why: 'the conveyor axis contract' });
   expected.set('/clock', { rosType: 'rosgraph_msgs/msg/Clock', direction: 'GZ_TO_ROS', why: 'use_sim_time' });
 
   for (const [topic, want] of expected) {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PACKML_COMMAND_WORDS, UNIT_MODES, parseCommand } from '../../src/interface/operator.js';
 
-const EXPECTED_WORDS = 'reset, start, stop, hold, unhold, suspend, unsuspend, abort, clear, ack, mode <production|maintenance|manual>';
+const EXPECTED_WORDS = 'reset, start, stop, hold, unhold, suspend, unsuspend, abort, clear, ack, mode <production|maintenance|manual>, jog, teach, force, unforce, step';
 
 describe('parseCommand', () => {
   it.each(PACKML_COMMAND_WORDS)('parses the PackML command %s', (word) => {
@@ -70,6 +70,11 @@ describe('parseCommand', () => {
           // Only the known words, alone or "mode <mode>", parse.
           const words = text.trim().toLowerCase().split(/\s+/);
           const { command } = parsed;
+          // Commissioning commands (jog, teach, force, unforce, step) have their own grammar: test/commissioning.
+          if (command.kind === 'commissioning') {
+            expect(['jog', 'teach', 'force', 'unforce', 'step']).toContain(words[0]);
+            return;
+          }
           const expected = command.kind === 'packml' ? [command.command] : command.kind === 'ack' ? ['ack'] : ['mode', command.mode];
           expect(words).toEqual(expected);
         } else {

@@ -130,6 +130,7 @@ describe('Journal', () => {
       'estop',
       'protective',
       'step',
+      'commissioning',
     ]);
   });
 });

@@ -33,7 +33,10 @@ export function pinOf(map: BoardMap, device: string, channel: string): number {
 }
 
 /** A board for the demo-serial conveyor: every wired input driven (e-stop healthy, guard closed, no part). */
-export async function startDemoBoard(map: BoardMap, options: { startMm?: number } = {}): Promise<RigBoard> {
+export async function startDemoBoard(
+  map: BoardMap,
+  options: { startMm?: number; linkPath?: string; provision?: ProvisionBody; startUnplugged?: boolean } = {},
+): Promise<RigBoard> {
   const conveyor = map.axis!.description;
   const inputs: Record<number, 0 | 1> = {};
   for (const c of map.channels) if (c.direction === 'input') inputs[c.pin] = c.activeLow ? 1 : 0;
@@ -48,6 +51,9 @@ export async function startDemoBoard(map: BoardMap, options: { startMm?: number 
       homeActiveLevel: conveyor.axis.homeSensor.activeLow ? 0 : 1,
     },
     inputs,
+    ...(options.linkPath ? { linkPath: options.linkPath } : {}),
+    ...(options.provision ? { provision: options.provision } : {}),
+    ...(options.startUnplugged ? { startUnplugged: true } : {}),
   });
 }
 
@@ -61,6 +67,14 @@ export function setExplainTimeout(explain: () => string): void {
   explainTimeout = explain;
 }
 
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `ms` of the board's own (simulated) time has passed: a loaded host slows the rig down. */
+export async function boardTimePasses(board: RigBoard, ms: number): Promise<void> {
+  const from = (await board.state()).uptimeMs;
+  await waitFor(`${ms} ms of board time`, async () => (await board.state()).uptimeMs >= from + ms, 30_000);
+}
+
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -72,14 +86,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 }
 
 /** A link to the rig board, recording every feedback per device and every link event. */
-export function openLink(map: BoardMap, hash: string, board: RigBoard, epoch?: number) {
+export function openLink(map: BoardMap, hash: string, board: RigBoard | string, epoch?: number, hooks: { onEvent?: (event: LinkEvent) => void } = {}) {
   const events: LinkEvent[] = [];
   const link = new StationLink({
     map,
     descriptionHash: hash,
-    path: board.linkPath,
+    path: typeof board === 'string' ? board : board.linkPath,
     reconnect: { initialMs: 50, maxMs: 400 },
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e);
+      hooks.onEvent?.(e);
+    },
     ...(epoch !== undefined ? { epoch } : {}),
   });
   const feedback = new Map<string, DeviceFeedback[]>();

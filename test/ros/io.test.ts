@@ -79,10 +79,9 @@ describe('I/O over std_msgs/Bool topics', () => {
     expect(feeder.read().inputs.part_at_pick).toBe(true);
   });
 
-  it('a conveyor on a ros2 link is refused by name (not supported yet)', () => {
+  it('every device on a ros2 link gets its ROS driver, the conveyor included', () => {
     const cell = ros2Cell();
-    expect(() => rosDrivers(cell, new InProcessRos().createNode('workcell'), new VirtualClock())).toThrow(
-      'device conveyor: a conveyor on a ros2 link is not supported yet (run it on a serial or Firmata link, or the simulator)',
-    );
+    const drivers = rosDrivers(cell, new InProcessRos().createNode('workcell'), new VirtualClock());
+    expect(Object.fromEntries([...drivers].map(([name, d]) => [name, d.constructor.name]))).toMatchObject({ conveyor: 'RosConveyorDriver' });
   });
 });

@@ -37,6 +37,18 @@ describe('boardMap: what the demo-serial station board carries', () => {
     expect(p.safeHoldMask).toBe(1 << 15);
   });
 
+  it('provisions each input’s debounce_ms in whole milliseconds (the board samples every 1 ms), and refuses one it cannot hold', () => {
+    const { cell, hash } = demo();
+    expect(boardMap(cell, 'conveyor_board', hash).provision.debounceMs).toEqual({});
+    const io = cell.devices.safety_io!;
+    if (io.kind !== 'io') throw new Error('safety_io is io');
+    io.inputs.guard_closed = { ...io.inputs.guard_closed!, debounceMs: 2.5 };
+    const guardPin = io.inputs.guard_closed.pin!;
+    expect(boardMap(cell, 'conveyor_board', hash).provision.debounceMs).toEqual({ [guardPin]: 3 });
+    io.inputs.guard_closed = { ...io.inputs.guard_closed, debounceMs: 70_000 };
+    expect(() => boardMap(cell, 'conveyor_board', hash)).toThrow("devices.safety_io.guard_closed.debounce_ms: 70000 ms exceeds the station board's 65535 ms");
+  });
+
   it('refuses what the board cannot drive, naming the place in the description', () => {
     const { cell, hash } = demo();
     const conveyor = cell.devices.conveyor!;

@@ -183,8 +183,15 @@ describe('bodies', () => {
       homeActiveLevel: 1 as const,
       stopCategory: 1 as const,
       stopDecelStepsS2: 16000,
+      debounceMs: { 9: 20, 19: 0x1234 },
     };
-    expect(encodeProvision(provision).length).toBe(PROVISION_BODY_BYTES);
+    const encoded = encodeProvision(provision);
+    expect(encoded.length).toBe(PROVISION_BODY_BYTES);
+    // One u16 per general pin 8..19 after the stop deceleration, as the firmware's config_t lays it out.
+    const debounce = new DataView(encoded.buffer, 59);
+    expect([0, 1, 11].map((i) => debounce.getUint16(2 * i, true))).toEqual([0, 20, 0x1234]);
+    expect(() => encodeProvision({ ...provision, debounceMs: { 7: 5 } })).toThrow(/only the general pins/);
+    expect(() => encodeProvision({ ...provision, debounceMs: { 9: 70_000 } })).toThrow(/debounce of pin 9/);
     expect(() => encodeProvision({ ...provision, stationId: 0 })).toThrow(/station id/);
     expect(() => encodeProvision({ ...provision, descriptionHash: new Uint8Array(8) })).toThrow(/32 bytes/);
   });

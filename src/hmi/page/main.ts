@@ -10,6 +10,7 @@ import type { CellEventMessage } from '../../interface/operator.js';
 import type { DiagnosticArray } from '../../interface/messages.js';
 import { CellConnection } from './connection.js';
 import { cellTime, HmiModel, percent, type StateView } from './model.js';
+import { renderCommission, setupCommission } from './commission.js';
 
 const model = new HmiModel();
 const $ = <T extends Element = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
@@ -118,6 +119,7 @@ function sendCommand(command: string): void {
 async function start(): Promise<void> {
   buildDiagram();
   buildButtons();
+  setupCommission(sendCommand); // Commission tab: jog, teach, I/O, single-step
   let url = params.get('ws');
   if (!url) {
     let wsPort = 8765;
@@ -298,6 +300,7 @@ function render(): void {
   setHtml($('oee'), oeeCells.map(([k, v]) => `<div>${k}<b>${percent(v)}</b></div>`).join(''));
   renderChart();
   renderResync();
+  renderCommission(s.mode, s.commissioning, document.body.classList.contains('stale'));
 }
 
 function renderChart(): void {
