@@ -24,12 +24,19 @@ export interface PartCounts {
   inCell: number;
 }
 
+/** How many finished parts the tracker remembers: enough to name a double booking, bounded so a
+ * cell that runs for months does not grow with every part. */
+const RECENT_OUTCOMES = 256;
+/** Release-to-exit times kept for the p95 (the mean covers every exit). */
+const CYCLE_TIME_WINDOW = 10_000;
+
 export class PartTracker {
   private readonly parts = new Map<string, TrackedPart>();
   private readonly counts = { released: 0, exited: 0, rejected: 0, lost: 0 };
-  private readonly outcomes = new Map<string, PartOutcome>();
-  /** Release-to-exit times of exited parts, ms. */
-  readonly cycleTimes: number[] = [];
+  private readonly recentOutcomes = new Map<string, PartOutcome>();
+  private readonly recentCycleTimes: number[] = [];
+  private cycleTimeSum = 0;
+  private cycleTimeCount = 0;
   /** Bumped on every change of the belief, so it is persisted only when it changed. */
   version = 0;
 
@@ -66,13 +73,15 @@ export class PartTracker {
    * from a confirmation in the write-ahead log that the saved belief did not yet include.
    */
   finish(id: string, outcome: PartOutcome, reason?: string, restated = false): void {
+    const earlier = this.recentOutcomes.get(id);
+    if (earlier) throw new Error(`part ${id} already ${earlier}`);
     const part = this.get(id);
-    if (this.outcomes.has(id)) throw new Error(`part ${id} already ${this.outcomes.get(id)}`);
     this.parts.delete(id);
     this.version++;
-    this.outcomes.set(id, outcome);
+    this.recentOutcomes.set(id, outcome);
+    if (this.recentOutcomes.size > RECENT_OUTCOMES) this.recentOutcomes.delete(this.recentOutcomes.keys().next().value!);
     this.counts[outcome]++;
-    if (outcome === 'exited' && !restated) this.cycleTimes.push(this.now() - part.releasedAt);
+    if (outcome === 'exited' && !restated) this.recordCycleTime(this.now() - part.releasedAt);
     this.journal.record('part', { partId: id, event: outcome, ...(reason ? { reason } : {}), ...(restated ? { restated: true } : {}) });
   }
 
@@ -111,6 +120,18 @@ export class PartTracker {
     Object.assign(this.counts, saved.counts);
     for (const p of saved.parts) this.parts.set(p.id, { ...p, releasedAt: this.now() });
     this.version++;
+  }
+
+  /** Release-to-exit times: the mean over every exit of this run, the most recent ones for percentiles. */
+  cycleTimes(): { mean: number | null; recent: readonly number[] } {
+    return { mean: this.cycleTimeCount ? this.cycleTimeSum / this.cycleTimeCount : null, recent: this.recentCycleTimes };
+  }
+
+  private recordCycleTime(ms: number): void {
+    this.cycleTimeSum += ms;
+    this.cycleTimeCount++;
+    this.recentCycleTimes.push(ms);
+    if (this.recentCycleTimes.length > CYCLE_TIME_WINDOW) this.recentCycleTimes.splice(0, this.recentCycleTimes.length - CYCLE_TIME_WINDOW);
   }
 
   totals(): PartCounts {

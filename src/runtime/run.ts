@@ -385,8 +385,9 @@ export class CellRun {
 
   summary(outcome: string, wallMs: number): RunSummary {
     const totals = this.controller.tracker.totals();
-    const times = [...this.controller.tracker.cycleTimes].sort((a, b) => a - b);
-    const mean = times.length ? times.reduce((s, x) => s + x, 0) / times.length : null;
+    const cycleTimes = this.controller.tracker.cycleTimes();
+    const times = [...cycleTimes.recent].sort((a, b) => a - b);
+    const mean = cycleTimes.mean;
     const p95 = times.length ? times[Math.min(times.length - 1, Math.ceil(0.95 * times.length) - 1)]! : null;
     const ppm = this.achievedPartsPerMinute();
     const lot = this.options.cycles ?? null;
