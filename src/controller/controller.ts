@@ -301,10 +301,19 @@ export class Controller {
     return this.pendingIntents.size > 0 ? Promise.all(this.pendingIntents) : undefined;
   }
 
-  dispose(): void {
+  /**
+   * Stop watching heartbeats, safe-OK topics and diagnostics. Closing a run calls it before it takes
+   * the transports down, so their going silent is not read as a device lost.
+   */
+  stopWatches(): void {
     if (this.diagnosticsTimer !== undefined) this.clock.clearTimeout(this.diagnosticsTimer);
     if (this.heartbeatTimer !== undefined) this.safetyClock.clearTimeout(this.heartbeatTimer);
     if (this.safeOkTimer !== undefined) this.safetyClock.clearTimeout(this.safeOkTimer);
+    this.diagnosticsTimer = this.heartbeatTimer = this.safeOkTimer = undefined;
+  }
+
+  dispose(): void {
+    this.stopWatches();
     this.steps.abandonAll();
     this.commissioning.dispose(); // commissioning (#11)
     for (const c of this.cleanup.splice(0)) c();

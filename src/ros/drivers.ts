@@ -545,7 +545,18 @@ interface ConveyorMotion {
   sawHomeAcross?: boolean;
   /** homing ends with the mark's centre as zero; any other end leaves the axis as it was. */
   zeroAtEnd?: number;
+  /** A stop command cut the motion short: it ends where the belt stands, without correction. */
+  stopRequested?: boolean;
+  /** Creeping approaches made after the belt settled off its target (bounded by MAX_CORRECTIONS). */
+  corrections?: number;
 }
+
+/**
+ * How many times a motion creeps back onto its target after settling off it (a belt that hears
+ * its speed commands late coasts past where the driver stopped it) before it ends anyway and
+ * leaves the verdict to the controller's confirmation.
+ */
+const MAX_CORRECTIONS = 5;
 
 /**
  * An indexing conveyor whose axis is a speed-controlled belt on ROS: the belt speed command on
@@ -569,6 +580,8 @@ export class RosConveyorDriver extends RosDevice {
   private home = false;
   private partAtExit = false;
   private speedMS = 0;
+  /** Belt speed measured from the last two position messages, m/s (direction decisions use it). */
+  private measuredMS = 0;
   private motion: ConveyorMotion | undefined;
   private speedPublisher: RosPublisher<{ data: number }> | undefined;
   private lastCounts: number | undefined;
@@ -609,6 +622,7 @@ export class RosConveyorDriver extends RosDevice {
   protected start(): void {
     this.motion = undefined;
     this.positionM = undefined;
+    this.measuredMS = 0;
     this.homed = false;
     const publisher = this.node.createPublisher('std_msgs/msg/Float64', this.speedTopic(), QOS.speedCommand);
     this.speedPublisher = publisher;
@@ -676,9 +690,10 @@ export class RosConveyorDriver extends RosDevice {
         return;
       }
       case 'stop':
-        if (this.motion !== undefined && this.motion.phase !== 'settle') {
-          this.motion.phase = 'stopping';
+        if (this.motion !== undefined) {
+          this.motion.stopRequested = true;
           this.motion.zeroAtEnd = undefined;
+          if (this.motion.phase !== 'settle') this.motion.phase = 'stopping';
         }
         return;
       case 'safeState':
@@ -698,6 +713,7 @@ export class RosConveyorDriver extends RosDevice {
     const dtS = previous === undefined ? 0 : Math.max(0, (now - this.lastPositionAt) / 1000);
     this.positionM = xM;
     this.lastPositionAt = now;
+    if (previous !== undefined && dtS > 0) this.measuredMS = (xM - previous) / dtS;
     this.emit({ type: 'heartbeat' });
     if (previous !== undefined && this.jumped(previous, xM, dtS)) {
       // The far side restarted (a Gazebo reset puts the odometry back to 0): the position is lost.
@@ -732,10 +748,11 @@ export class RosConveyorDriver extends RosDevice {
       return;
     }
     if (m.phase === 'back') {
-      // Only a mark left while driving upstream gives its upstream edge; one left while still
-      // coasting downstream (overshoot) is crossed again on the way back.
+      // Only a mark left while moving upstream gives its upstream edge; one left while still
+      // coasting downstream (overshoot, or a belt that hears the reversal late: the measured
+      // speed, not the commanded one, tells) is crossed again on the way back.
       if (value) m.backOnMark = true;
-      else if (m.backOnMark === true && this.speedMS < 0) {
+      else if (m.backOnMark === true && this.measuredMS < 0) {
         m.edgeA = x;
         m.phase = 'across';
         this.control(0);
@@ -744,7 +761,7 @@ export class RosConveyorDriver extends RosDevice {
     }
     if (m.phase === 'across') {
       if (value) m.sawHomeAcross = true;
-      else if (m.sawHomeAcross && m.edgeA !== undefined) {
+      else if (m.sawHomeAcross && m.edgeA !== undefined && this.measuredMS > 0) {
         m.targetM = (m.edgeA + x) / 2;
         m.zeroAtEnd = m.targetM;
         m.phase = 'centre';
@@ -771,6 +788,13 @@ export class RosConveyorDriver extends RosDevice {
         const dir = Math.sign(m.targetM - x) || 1;
         const remaining = Math.abs(m.targetM - x);
         const speed = Math.abs(this.speedMS);
+        // Past the target while still driving at it (a late belt): stop, and creep back once settled,
+        // rather than reversing at speed.
+        if (m.phase === 'index' && this.speedMS !== 0 && Math.sign(this.speedMS) !== dir) {
+          this.commandSpeed(0);
+          m.phase = 'settle';
+          return;
+        }
         // Stop when the next sample would reach the target, or within a tenth of the tolerance.
         if (remaining <= Math.max(this.axis.toleranceMm / 10 / 1000, speed * dtS)) {
           this.commandSpeed(0);
@@ -779,7 +803,9 @@ export class RosConveyorDriver extends RosDevice {
         }
         // commissioning (#11): a jog's speedScale lowers the top speed (reduced speed).
         const scale = m.command.type === 'index' ? (m.command.speedScale ?? 1) : 1;
-        const top = m.phase === 'centre' ? this.creepMS() : (this.axis.maxSpeedMmS * scale) / 1000;
+        const reduced = (this.axis.maxSpeedMmS * scale) / 1000;
+        // A correction creeps, and never above a jog's reduced speed either.
+        const top = m.phase === 'centre' ? Math.min(this.creepMS(), reduced) : reduced;
         const ramp = dtS > 0 ? speed + accel * dtS : Math.max(speed, Math.min(top, accel * 0.01));
         // Never above `top`, even when a jog's reduced speed is below the creep speed.
         const next = Math.min(top, Math.max(this.creepMS(), Math.min(top, ramp, Math.sqrt(2 * accel * remaining))));
@@ -806,7 +832,16 @@ export class RosConveyorDriver extends RosDevice {
         // simulated or measured belt jitters by micrometres).
         if (previous === undefined) return;
         const moved = Math.abs(x - previous);
-        if (moved < 1e-6 || (dtS > 0 && moved / dtS < this.creepMS() / 10)) this.endMotion();
+        if (!(moved < 1e-6 || (dtS > 0 && moved / dtS < this.creepMS() / 10))) return;
+        // Settled off the target by more than half the tolerance: creep back onto it.
+        const offM = m.targetM === undefined ? 0 : Math.abs(m.targetM - x);
+        if (!m.stopRequested && offM * 1000 > this.axis.toleranceMm / 2 && (m.corrections ?? 0) < MAX_CORRECTIONS) {
+          m.corrections = (m.corrections ?? 0) + 1;
+          m.phase = 'centre';
+          this.control(0);
+          return;
+        }
+        this.endMotion();
         return;
       }
     }

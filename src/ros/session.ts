@@ -33,6 +33,8 @@ export interface RosSessionOptions {
 
 export class RosSession {
   private readonly farSide: Array<{ close(): void }> = [];
+  /** The drivers this session put on ROS: taken off the node before it closes. */
+  private readonly rosDevices: DeviceDriver[] = [];
   private bridge: OperatorBridge | undefined;
   private closed = false;
 
@@ -41,6 +43,7 @@ export class RosSession {
   /** For CellRun's `drivers`: one driver per device. */
   readonly drivers = (ctx: DriverContext): ReadonlyMap<string, DeviceDriver> => {
     const ros = rosDrivers(ctx.cell, this.options.node, ctx.clock);
+    this.rosDevices.push(...ros.values());
     const cell = resolveRosNames(ctx.cell);
     const drivers = new Map<string, DeviceDriver>();
     for (const [name, device] of Object.entries(cell.devices)) {
@@ -91,6 +94,12 @@ export class RosSession {
     if (this.closed) return;
     this.closed = true;
     this.bridge?.close();
+    // The controller outlives its faces for a moment (CellRun.close disposes it after them), and its
+    // heartbeat watch may still command a safe state: a driver taken off the node refuses that
+    // command instead of publishing on a destroyed publisher (rclnodejs throws, and a throw in a
+    // timer ends the process). Deactivating also sends what leaving the link sends (belt speed 0)
+    // while the node can still carry it.
+    for (const driver of this.rosDevices.splice(0)) driver.deactivate();
     for (const server of this.farSide.splice(0)) server.close();
     if (this.options.closeNode) this.options.node.close();
   }

@@ -288,6 +288,7 @@ export class CellRun {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.controller.stopWatches();
     for (const face of this.faces.splice(0).reverse()) await face.close();
     await this.controller.pendingWork();
     this.controller.dispose();
