@@ -182,6 +182,7 @@ export const armSchema = obj({
   poses: z.record(name, z.array(z.number())).describe('named poses in joint space, radians, one value per joint'),
   home_pose: name.default('home').describe('name of the pose (from poses) that is the arm\'s home'),
   settle_ms: ms('settling time after every move').default(0),
+  reach_mm: z.number().positive().optional().describe('the farthest the tool centre point can be from any joint axis, in millimetres: with it, a joint jog in Manual mode is slowed so the tool moves no faster than commissioning.jog_speed_mm_s'),
   tolerance_rad: z.number().positive().describe('per-joint tolerance for "pose reached"'),
   stop_category: z.union([z.literal(0), z.literal(1)]).default(1).describe('stop category on a safety stop: 0 removes drive power at once, 1 stops under control, then removes power'),
   ros: obj({

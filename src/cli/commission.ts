@@ -30,6 +30,15 @@ export class RemoteCell {
   readonly events: CellEventMessage[] = [];
   private commandChannel: number | undefined;
   private readonly waiters = new Set<() => void>();
+  /** Pending waits: a lost connection ends them at once, with its reason, instead of at their timeout. */
+  private readonly pending = new Set<{ timer: ReturnType<typeof setTimeout>; reject: (error: Error) => void }>();
+  /** Why the connection is gone, once it is. */
+  private lost: Error | undefined;
+
+  /** Why the connection to the bridge is gone (undefined while it is up, or closed by us). */
+  get connectionLost(): string | undefined {
+    return this.closed ? undefined : this.lost?.message;
+  }
   private closed = false;
 
   private constructor(
@@ -46,10 +55,18 @@ export class RemoteCell {
     const subs = new Map<number, string>();
     let namespace = '/workcell';
     const decoder = new TextDecoder();
+    let connected = false;
     const failed = new Promise<never>((_, reject) => {
-      client.on('error', (e) => reject(new Error(`cannot reach the bridge at ${options.url}: ${e instanceof Error ? e.message : String(e)}`)));
+      client.on('error', (e) => {
+        const error = new Error(`${connected ? 'lost the bridge at' : 'cannot reach the bridge at'} ${options.url}: ${e instanceof Error ? e.message : String(e)}`);
+        remote.fail(error);
+        reject(error);
+      });
       client.on('close', () => {
-        if (!remote.closed) reject(new Error(`the bridge at ${options.url} closed the connection`));
+        if (remote.closed) return;
+        const error = new Error(`the bridge at ${options.url} closed the connection`);
+        remote.fail(error);
+        reject(error);
       });
     });
     failed.catch(() => {});
@@ -79,7 +96,13 @@ export class RemoteCell {
       if (s.level >= 1 && /read-only|token/.test(s.message)) remote.readOnly = s.message;
       remote.wake();
     });
-    await Promise.race([remote.until(() => remote.state !== undefined && remote.commandChannel !== undefined, 'the cell state from the bridge'), failed]);
+    try {
+      await Promise.race([remote.until(() => remote.state !== undefined && remote.commandChannel !== undefined, 'the cell state from the bridge'), failed]);
+    } catch (error) {
+      remote.close();
+      throw error;
+    }
+    connected = true;
     return remote;
   }
 
@@ -90,20 +113,41 @@ export class RemoteCell {
     for (const w of [...this.waiters]) w();
   }
 
+  /** The connection is gone: every wait ends now with the reason (no wait runs to its timeout). */
+  private fail(error: Error): void {
+    this.lost ??= error;
+    for (const p of [...this.pending]) {
+      clearTimeout(p.timer);
+      p.reject(this.lost);
+    }
+    this.pending.clear();
+    this.waiters.clear();
+  }
+
   /** Resolve once `check` holds (checked on every message). */
   until<T>(check: () => T | undefined | false, what: string, timeoutMs = this.timeoutMs): Promise<T> {
     return new Promise((resolve, reject) => {
+      if (this.lost) {
+        reject(this.lost);
+        return;
+      }
       const attempt = () => {
         const v = check();
         if (v === undefined || v === false) return;
         this.waiters.delete(attempt);
-        clearTimeout(timer);
+        clearTimeout(entry.timer);
+        this.pending.delete(entry);
         resolve(v);
       };
-      const timer = setTimeout(() => {
-        this.waiters.delete(attempt);
-        reject(new Error(`no answer from the controller: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
+      const entry = {
+        timer: setTimeout(() => {
+          this.waiters.delete(attempt);
+          this.pending.delete(entry);
+          reject(new Error(`no answer from the controller: timed out after ${timeoutMs} ms waiting for ${what}`));
+        }, timeoutMs),
+        reject,
+      };
+      this.pending.add(entry);
       this.waiters.add(attempt);
       attempt();
     });
@@ -128,6 +172,7 @@ export class RemoteCell {
 
   close(): void {
     this.closed = true;
+    this.fail(new Error('the connection was closed'));
     this.client.close();
   }
 }
@@ -196,9 +241,15 @@ export async function runJog(args: string[], options: JogCliOptions, out: Out, e
     process.once('SIGINT', release);
     const deadline = performance.now() + (options.holdMs ?? (continuous ? 10_000 : 60_000));
     try {
-      while (!released && performance.now() < deadline && remote.state?.commissioning?.jog) {
+      while (!released && performance.now() < deadline && remote.state?.commissioning?.jog && !remote.connectionLost) {
         await new Promise((resolve) => setTimeout(resolve, renewEvery));
-        if (remote.state?.commissioning?.jog) remote.post('jog renew');
+        if (remote.state?.commissioning?.jog && !remote.connectionLost) remote.post('jog renew');
+      }
+      const lost = remote.connectionLost;
+      if (lost !== undefined) {
+        // No renewal reaches the controller any more: it stops the axis by itself within the renewal timeout.
+        err.write(`workcell: ${lost}; the controller stops the jog by itself when its renewals stop\n`);
+        return 1;
       }
       if (remote.state?.commissioning?.jog) await remote.command('jog stop').catch(() => undefined);
       const end = [...remote.events].reverse().find((e) => e.type === 'commissioning' && e.event === 'jog.end');

@@ -186,13 +186,19 @@ export class Commissioning {
       if (cmd.joint === undefined) return `jog ${cmd.device}: name the joint (${names.join(', ')})`;
       jointIndex = names.indexOf(cmd.joint);
       if (jointIndex < 0) return `arm ${cmd.device} has no joint ${JSON.stringify(cmd.joint)} (joints: ${names.join(', ')})`;
-      limit = Math.min(this.limits.jogJointSpeedRadS, desc.joints[jointIndex]!.maxVelocityRadS);
+      limit = armJogLimitRadS(desc, jointIndex, this.limits.jogJointSpeedRadS, this.limits.jogSpeedMmS);
       unit = 'rad/s';
     } else {
       return `${cmd.device} is a ${desc.kind}: only a conveyor axis or an arm joint can be jogged`;
     }
     if (cmd.speed !== undefined && cmd.speed > limit + 1e-9) {
-      return `jog speed ${cmd.speed} ${unit} exceeds the reduced-speed limit of ${round(limit)} ${unit} (commissioning.${unit === 'mm/s' ? 'jog_speed_mm_s' : 'jog_joint_speed_rad_s'})`;
+      const from =
+        unit === 'mm/s'
+          ? 'commissioning.jog_speed_mm_s'
+          : desc.kind === 'arm' && desc.reachMm !== undefined
+            ? `commissioning.jog_joint_speed_rad_s, and jog_speed_mm_s at the tool over reach_mm ${desc.reachMm}`
+            : 'commissioning.jog_joint_speed_rad_s';
+      return `jog speed ${cmd.speed} ${unit} exceeds the reduced-speed limit of ${round(limit, 4)} ${unit} (${from})`;
     }
     if (this.host.busy(cmd.device) || this.host.reading(cmd.device).moving) return `${cmd.device} is moving; wait until it stands still`;
     const jog: ActiveJog = {
@@ -209,6 +215,11 @@ export class Commissioning {
       incrementInFlight: false,
       renewTimer: undefined,
     };
+    if (desc.kind === 'conveyor' && jog.remaining !== undefined) {
+      // Whole motor steps from the start, and every increment too (below): the increments then add
+      // up to exactly the distance asked, to the nearest step.
+      jog.remaining = Math.round(jog.remaining * desc.axis.stepsPerMm) / desc.axis.stepsPerMm;
+    }
     if (desc.kind === 'arm' && cmd.distance !== undefined) {
       // Aim every increment at one goal from the start, so the jog ends exactly a distance away.
       const q = this.host.reading(cmd.device).joints?.[jointIndex!];
@@ -279,10 +290,12 @@ export class Commissioning {
       const a = desc.axis.accelMmS2 / 1e6; // mm/ms²
       const reach = timeoutMs >= 2 * (v / a) ? v * (timeoutMs - v / a) : a * (timeoutMs / 2) ** 2;
       const amount = Math.min(jog.remaining ?? Infinity, reach);
-      const steps = Math.round(amount * desc.axis.stepsPerMm);
+      // Whole steps, never more than the reach (so an increment still ends within the timeout).
+      const steps = jog.remaining !== undefined && amount === jog.remaining ? Math.round(amount * desc.axis.stepsPerMm) : Math.floor(amount * desc.axis.stepsPerMm);
       if (steps === 0) return 'the jog distance is below one motor step';
       const scale = Math.min(1, jog.speed / desc.axis.maxSpeedMmS);
-      return { command: { type: 'index', steps: jog.direction * steps, speedScale: scale }, expectedMs: trapezoidMs(steps / desc.axis.stepsPerMm, v, a), amount };
+      const moved = steps / desc.axis.stepsPerMm;
+      return { command: { type: 'index', steps: jog.direction * steps, speedScale: scale }, expectedMs: trapezoidMs(moved, v, a), amount: moved };
     }
     const desc = this.cell.devices[jog.device] as ArmDescription;
     const joints = this.host.reading(jog.device).joints;
@@ -626,6 +639,17 @@ export class Commissioning {
       singleStep: this.host.mode() === 'maintenance' ? { granted: this.stepGranted, nextStep: this.nextStep ?? null } : null,
     };
   }
+}
+
+/**
+ * The reduced speed of one arm joint's jog, rad/s: the description's joint jog speed, the joint's
+ * own limit and, when the arm gives its reach, the tool speed limit. A point at most `reach_mm`
+ * from the joint's axis moves at most ω·reach when only that joint turns, so ω ≤ v / reach keeps
+ * the tool at or below `jog_speed_mm_s` (ISO 10218's reduced speed is a tool speed).
+ */
+export function armJogLimitRadS(arm: ArmDescription, jointIndex: number, jogJointSpeedRadS: number, jogSpeedMmS: number): number {
+  const toolLimit = arm.reachMm !== undefined ? jogSpeedMmS / arm.reachMm : Infinity;
+  return Math.min(jogJointSpeedRadS, arm.joints[jointIndex]!.maxVelocityRadS, toolLimit);
 }
 
 /** Conveyor keys a position can be taught into. */

@@ -15,8 +15,12 @@ import type { Clock, TimerId } from '../time/clock.js';
 import type { StringMsg } from './messages.js';
 import { QOS, type RosNode } from './node.js';
 
-/** The commands served as std_srvs/srv/Trigger under the namespace: /<ns>/reset, /<ns>/start, ... */
-export const TRIGGER_COMMANDS = ['reset', 'start', 'stop', 'hold', 'unhold', 'clear', 'abort', 'ack'] as const;
+/**
+ * The commands served as std_srvs/srv/Trigger under the namespace: /<ns>/reset, /<ns>/start, ...
+ * `step` is Maintenance mode's single-step (commissioning, #11): one production step per call,
+ * answered with the reason when refused. Jog and force take arguments: they stay on <ns>/command.
+ */
+export const TRIGGER_COMMANDS = ['reset', 'start', 'stop', 'hold', 'unhold', 'clear', 'abort', 'ack', 'step'] as const;
 export type TriggerCommand = (typeof TRIGGER_COMMANDS)[number];
 
 export interface OperatorBridgeOptions {

@@ -12,6 +12,18 @@ import { CLI, ROOT } from '../e2e/cli.js';
 import { demoCopy } from './helpers.js';
 
 const TOKEN = 'commissioning-token';
+
+/**
+ * The demo cell for a CLI test in real time: a generous renewal timeout, and heartbeats that
+ * tolerate a busy CI machine stalling this process for a moment (20 periods instead of 3; a lost
+ * safety-relevant device would abort the cell). These tests are about the CLI; hold-to-run and
+ * heartbeat timing are tested in virtual time (jog.test.ts) and through the rig.
+ */
+function cliCell(): string {
+  return demoCopy((text) =>
+    text.replace('safety:\n', 'commissioning:\n  jog_renew_timeout_ms: 1000\n\nsafety:\n').replace(/miss_count: 3 \}/g, 'miss_count: 20 }'),
+  );
+}
 let run: CellRun;
 let bridge: FoxgloveBridge;
 let file: string;
@@ -34,9 +46,7 @@ function workcell(args: string[]): Promise<{ status: number | null; stdout: stri
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  // A generous renewal timeout: this test is about the CLI, and a busy CI machine may delay a
-  // renewal; hold-to-run timing itself is tested in virtual time (jog.test.ts).
-  file = demoCopy((text) => text.replace('safety:\n', 'commissioning:\n  jog_renew_timeout_ms: 1000\n\nsafety:\n'));
+  file = cliCell();
   run = new CellRun({ cellPath: file, keepJournal: true, faces: [async (ctx) => (bridge = await bridgeFace({ port: 0, token: TOKEN })(ctx))] });
   run.start();
   await run.attachFaces();
@@ -116,12 +126,54 @@ describe('the commissioning CLI against a running controller', () => {
     expect(run.memory!.records().filter((r) => r.kind === 'commissioning' && r.event === 'jog.start' && r.device === 'conveyor')).toEqual([]);
   });
 
-  it('no bridge is a clear error, exit 2', async () => {
-    const child = spawn(process.execPath, [CLI, 'io', '--url', 'ws://127.0.0.1:9'], { cwd: ROOT });
+  it('no bridge is a clear error, exit 2, at once (not after the answer timeout)', async () => {
+    // A minute's answer timeout: the refused connection alone must end the command.
+    const child = spawn(process.execPath, [CLI, 'io', '--url', 'ws://127.0.0.1:9', '--timeout', '60000'], { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const status = await new Promise((resolve) => child.on('close', resolve));
     expect(status).toBe(2);
     expect(stderr).toMatch(/^workcell: cannot reach the bridge at ws:\/\/127\.0\.0\.1:9/);
-  });
+  }, 30_000);
+});
+
+describe('the commissioning CLI when the bridge goes away', () => {
+  it('a held jog ends: the CLI exits 1 with the reason at once, and the controller stops the axis when renewals stop', async () => {
+    const lostFile = cliCell();
+    let lostBridge: FoxgloveBridge | undefined;
+    const cell = new CellRun({ cellPath: lostFile, keepJournal: true, faces: [async (ctx) => (lostBridge = await bridgeFace({ port: 0, token: TOKEN })(ctx))] });
+    try {
+      cell.start();
+      await cell.attachFaces();
+      cell.send('mode manual');
+      // Held for up to a minute, with a minute to wait for any answer: only the lost connection can end it early.
+      const child = spawn(process.execPath, [CLI, 'jog', 'conveyor', '+', '--for', '60000', '--url', `ws://127.0.0.1:${lostBridge!.port}`, '--token', TOKEN, '--timeout', '60000'], {
+        cwd: ROOT,
+      });
+      let stderr = '';
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const journal = () => cell.memory!.records();
+      const deadline = Date.now() + 15_000;
+      while (!journal().some((r) => r.kind === 'commissioning' && r.event === 'jog.increment')) {
+        if (Date.now() > deadline) throw new Error(`the jog never started; stdout ${stdout}; stderr ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await lostBridge!.close();
+      const status = await exited;
+      expect(stderr).toMatch(/^workcell: the bridge at ws:\/\/127\.0\.0\.1:\d+ closed the connection; the controller stops the jog by itself when its renewals stop\n$/);
+      expect(status).toBe(1);
+      // The controller, without renewals, ends the jog and stops the belt by itself.
+      const end = Date.now() + 10_000;
+      while (!journal().some((r) => r.kind === 'commissioning' && r.event === 'jog.end')) {
+        if (Date.now() > end) throw new Error('the jog did not end without renewals');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(journal().find((r) => r.kind === 'commissioning' && r.event === 'jog.end')!.why).toBe('no renewal within 1000 ms (hold-to-run released)');
+    } finally {
+      await cell.close();
+    }
+  }, 40_000);
 });

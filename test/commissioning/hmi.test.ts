@@ -1,7 +1,7 @@
 /**
  * The HMI's Commission tab in Debian's Chromium (playwright-core) at the touch panel's size,
- * against the demo cell in virtual time: hold-to-run jog buttons, teach with its diff, the I/O
- * view with forcing. Screenshots land in test-results/hmi/.
+ * against the demo cell in virtual time: hold-to-run jog buttons (mouse and touch), teach with
+ * its diff, the I/O view with forcing, single-step. Screenshots land in test-results/hmi/.
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { operatorFaces } from '../../src/hmi/server.js';
 import { DemoCell } from '../controller/runHarness.js';
 import { openPanel, waitText, type Panel } from '../hmi/browser.js';
-import { conveyorSteps, demoCopy, records } from './helpers.js';
+import { conveyorSteps, demoCopy, records, view } from './helpers.js';
 
 let cell: DemoCell;
 let panel: Panel;
@@ -80,6 +80,42 @@ it('shows what each mode allows, and jogs the conveyor only while the + button i
   await waitText(page, '[data-testid=jog-status]', /No jog\./);
 }, 60_000);
 
+it('hold-to-run with a finger on the touch panel: a long touch keeps the jog alive, lifting the finger stops it', async () => {
+  // Real touch input (Chromium's touch emulation through CDP), held well past the browser's
+  // long-press gesture, which must neither cancel the jog nor open anything.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  try {
+    const minus = page.locator('button[data-jog="conveyor -"]');
+    await minus.scrollIntoViewIfNeeded();
+    const box = (await minus.boundingBox())!;
+    const finger = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    const starts = records(cell, 'commissioning', 'jog.start').length;
+    const ends = records(cell, 'commissioning', 'jog.end').length;
+    const before = conveyorSteps(cell);
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [finger] });
+    await until('the jog to start', () => records(cell, 'commissioning', 'jog.start').length === starts + 1);
+    expect(records(cell, 'commissioning', 'jog.start').at(-1)).toMatchObject({ device: 'conveyor', direction: -1, continuous: true });
+    for (let i = 0; i < 40; i++) {
+      await sleep(40);
+      cell.advance(20);
+    }
+    // 1.6 s of touch: still the same jog, moving upstream.
+    expect(records(cell, 'commissioning', 'jog.end')).toHaveLength(ends);
+    expect(conveyorSteps(cell)).toBeLessThan(before);
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await until('the jog to end', () => records(cell, 'commissioning', 'jog.end').length === ends + 1);
+    expect(records(cell, 'commissioning', 'jog.end').at(-1)!.why).toBe('stopped by the operator');
+    cell.advance(1000);
+    const stopped = conveyorSteps(cell);
+    cell.advance(1000);
+    expect(conveyorSteps(cell)).toBe(stopped);
+  } finally {
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: false });
+    await cdp.detach();
+  }
+}, 30_000);
+
 it('teaches a pose: the diff is shown, and the file is written only on the button', async () => {
   const before = readFileSync(file, 'utf8');
   await page.fill('#teach-name', 'inspect');
@@ -114,4 +150,25 @@ it('the I/O view forces an output with a reason, shows it forced, and unforces i
   expect(cell.run.sim.drivers.get('safety_io')!.read().outputs.lamp_red).toBe(false);
   expect(panel.consoleErrors).toEqual([]);
   expect(panel.outsideRequests).toEqual([]);
+}, 30_000);
+
+it('single-step from the panel: the next step is shown, and one Step press starts exactly that step', async () => {
+  // Maintenance mode from the test before; the cycle started, nothing moves by itself.
+  cell.send('reset');
+  cell.until('Idle');
+  cell.send('start');
+  cell.until('Execute');
+  cell.advance(1000);
+  const starts = () => records(cell, 'step').filter((r) => r.phase === 'start');
+  const before = starts().length;
+  await waitText(page, '[data-testid=next-step]', /next: feeder release/);
+  await page.click('#single-step button[data-command="step"]');
+  await until('the step granted', () => records(cell, 'commissioning', 'step.granted').length === 1);
+  cell.advance(3000);
+  expect(starts().slice(before).map((r) => `${String(r.device)} ${String(r.step)}`)).toEqual(['feeder release']);
+  // The panel shows the step the next press would start, as the state says.
+  const next = view(cell).singleStep!.nextStep!;
+  expect(next).not.toEqual({ device: 'feeder', step: 'release' });
+  await waitText(page, '[data-testid=next-step]', new RegExp(`next: ${next.device} ${next.step}`));
+  await panel.screenshot('commission-single-step');
 }, 30_000);

@@ -85,6 +85,31 @@ describe('hold-to-run', () => {
     expect(records(c, 'commissioning', 'jog.end').at(-1)!.why).toBe('done');
   });
 
+  it('a distance jog in increments that are not whole motor steps still moves exactly the distance', () => {
+    // At 100 mm/s one increment covers 23.75 mm (237.5 steps): rounding each increment on its own
+    // would add up to a different distance than asked.
+    const c = manualCell();
+    expect(rejection(c, 'jog conveyor +100 at 100')).toBeUndefined();
+    for (let i = 0; i < 40 && view(c).jog; i++) {
+      c.advance(100);
+      if (view(c).jog) c.send('jog renew');
+    }
+    c.advance(500);
+    expect(records(c, 'commissioning', 'jog.increment').length).toBeGreaterThan(3);
+    expect(conveyorSteps(c)).toBe(1000);
+    expect(records(c, 'commissioning', 'jog.end').at(-1)!.why).toBe('done');
+    // A distance is taken to the nearest motor step (0.1 mm here), and ends done there too.
+    expect(rejection(c, 'jog conveyor -10.03')).toBeUndefined();
+    for (let i = 0; i < 10 && view(c).jog; i++) {
+      c.advance(100);
+      if (view(c).jog) c.send('jog renew');
+    }
+    c.advance(500);
+    expect(conveyorSteps(c)).toBe(900);
+    expect(records(c, 'commissioning', 'jog.end').at(-1)!.why).toBe('done');
+    expect(rejection(c, 'jog conveyor +0.04')).toBe('the jog distance is below one motor step');
+  });
+
   it('jog stop ends the jog at once', () => {
     const c = manualCell();
     c.send('jog conveyor + continuous');
@@ -197,6 +222,34 @@ describe('reduced speed', () => {
     }
     expect(fastest).toBeGreaterThan(0.1);
     expect(fastest).toBeLessThanOrEqual(0.25 * (1 + 20 / 200) + 1e-6);
+  });
+
+  it('with the arm\'s reach_mm, a joint jog is slowed so the tool stays within jog_speed_mm_s', () => {
+    // 250 mm/s at a tool up to 1250 mm from the joint's axis: at most 0.2 rad/s, below the
+    // description's 0.25 rad/s joint jog speed.
+    const c = manualCell((text) => text.replace('    settle_ms: 50\n', '    settle_ms: 50\n    reach_mm: 1250\n'));
+    const arm = c.run.cell.devices.arm!;
+    expect(arm.kind === 'arm' && arm.reachMm).toBe(1250);
+    expect(rejection(c, 'jog arm joint_4 +0.1 at 0.21')).toBe(
+      'jog speed 0.21 rad/s exceeds the reduced-speed limit of 0.2 rad/s (commissioning.jog_joint_speed_rad_s, and jog_speed_mm_s at the tool over reach_mm 1250)',
+    );
+    c.send('jog arm joint_4 - continuous');
+    expect(view(c).jog).toMatchObject({ device: 'arm', joint: 'joint_4', speed: 0.2, unit: 'rad/s' });
+    let fastest = 0;
+    let before = armJoints(c)[3]!;
+    for (let ms = 0; ms < 2000; ms += 200) {
+      for (let k = 0; k < 2; k++) {
+        c.advance(100);
+        c.send('jog renew');
+      }
+      const now = armJoints(c)[3]!;
+      fastest = Math.max(fastest, Math.abs(now - before) / 0.2);
+      before = now;
+    }
+    expect(fastest).toBeGreaterThan(0.1);
+    // Tool speed ≤ ω · reach: 0.2 rad/s · 1250 mm = 250 mm/s (one joint-state period of quantisation).
+    expect(fastest * 1250).toBeLessThanOrEqual(250 * (1 + 20 / 200) + 1e-6);
+    expect(fastest).toBeLessThanOrEqual(0.2 * (1 + 20 / 200) + 1e-6);
   });
 });
 

@@ -80,6 +80,46 @@ describe('commissioning over ROS 2', () => {
     expect(hmi.events.at(-1)).toMatchObject({ type: 'command.rejected', reason: expect.stringMatching(/only allowed in Manual mode/) });
   });
 
+  it('single-steps the production cycle through the /workcell/step Trigger service, one step per call', async () => {
+    const clock = new VirtualClock();
+    const { graph, run } = await rosCell({ cellPath: DEMO_ROS_ARM, clock });
+    open.push(run);
+    const plc = new SafetyPlc(graph, clock);
+    plc.start();
+    clock.advanceBy(100);
+    expect(graph.callTrigger('/workcell/clear').success).toBe(true);
+    stepUntil(clock, () => run.state === 'Stopped');
+    expect(graph.serviceNames()).toContain('/workcell/step');
+    // In Production mode the service answers with the controller's reason.
+    expect(graph.callTrigger('/workcell/step')).toEqual({
+      success: false,
+      message: 'step refused in Stopped: single-step is only available in Maintenance mode; the cell is in production mode',
+    });
+
+    const hmi = new Hmi(graph);
+    hmi.send('mode maintenance');
+    expect(graph.callTrigger('/workcell/reset').success).toBe(true);
+    stepUntil(clock, () => run.state === 'Idle', 60_000, 'Idle');
+    expect(graph.callTrigger('/workcell/start').success).toBe(true);
+    stepUntil(clock, () => run.state === 'Execute', 10_000, 'Execute');
+    const starts = () => run.memory!.records().filter((r) => r.kind === 'step' && r.phase === 'start');
+    const before = starts().length;
+    clock.advanceBy(3000);
+    expect(starts().length).toBe(before);
+    for (let n = 1; n <= 3; n++) {
+      const answer = graph.callTrigger('/workcell/step');
+      expect(answer).toEqual({ success: true, message: 'step accepted in Execute' });
+      clock.advanceBy(5000);
+      expect(starts().length - before).toBe(n);
+    }
+    expect(starts()[before]).toMatchObject({ device: 'feeder', step: 'release' });
+    expect(run.memory!.records().filter((r) => r.kind === 'commissioning' && r.event === 'step.granted').map((r) => r.source)).toEqual([
+      'service:/workcell/step',
+      'service:/workcell/step',
+      'service:/workcell/step',
+    ]);
+  });
+
   it('the ROS conveyor driver runs an index with a speedScale no faster than that fraction of max_speed_mm_s', () => {
     const loaded = loadCell(path.join(REPO, 'hardware', 'cells', 'demo-gazebo.yaml'));
     if (!loaded.ok) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
