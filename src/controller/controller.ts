@@ -31,7 +31,7 @@ import { PartTracker } from './parts.js';
 import { PickPlaceSequence, type SequenceContext } from './pickPlace.js';
 import { StepRunner, type ActiveStep, type StepOutcome, type StepSpec } from './steps.js';
 import type { DurableStore, OpenResult } from '../persist/index.js';
-// commissioning (#11): Manual and Maintenance mode work
+// Commissioning: Manual and Maintenance mode work
 import { Commissioning } from '../commissioning/commissioning.js';
 
 /** Version of what the controller persists; a persisted belief of another version is set aside. */
@@ -96,7 +96,7 @@ const COMMANDS_PER_TURN = 16;
 export class Controller {
   readonly topics: OperatorTopics;
   readonly tracker: PartTracker;
-  /** commissioning (#11): jog, teach, forcing, single-step (src/commissioning). */
+  /** Manual and Maintenance mode work: jog, teach, forcing, single-step (src/commissioning). */
   readonly commissioning: Commissioning;
   private readonly cell: CellDescription;
   private readonly clock: Clock;
@@ -191,7 +191,7 @@ export class Controller {
     for (const name of Object.keys(this.cell.devices)) {
       if (!this.drivers.has(name)) throw new Error(`no driver for device ${name}`);
     }
-    // commissioning (#11): every motion it asks for goes through dispatch (interlocks, write-ahead, send).
+    // commissioning: every motion it asks for goes through dispatch (interlocks, write-ahead, send).
     this.commissioning = new Commissioning({
       cell: this.cell,
       cellPath: options.cellPath,
@@ -264,7 +264,7 @@ export class Controller {
       this.actor.on('mode.changed', (e) => {
         this.journal.record('mode', { from: e.from, to: e.to, source: e.source });
         this.publishEvent({ type: 'mode.changed', t: this.now(), from: e.from, to: e.to, source: e.source });
-        this.commissioning.modeChanged(e.from, e.to); // commissioning (#11)
+        this.commissioning.modeChanged(e.from, e.to);
       }),
     ];
     for (const s of subs) this.cleanup.push(() => s.unsubscribe());
@@ -315,7 +315,7 @@ export class Controller {
   dispose(): void {
     this.stopWatches();
     this.steps.abandonAll();
-    this.commissioning.dispose(); // commissioning (#11)
+    this.commissioning.dispose();
     for (const c of this.cleanup.splice(0)) c();
     for (const driver of this.drivers.values()) driver.deactivate();
     this.actor?.stop();
@@ -461,7 +461,7 @@ export class Controller {
     if (!parsed.ok) return this.rejectCommand(text, source, parsed.reason);
     const cmd = parsed.command;
     if (cmd.kind === 'commissioning') {
-      // commissioning (#11): jog, teach, force, unforce, step. Renewals are not journaled one by one.
+      // commissioning: jog, teach, force, unforce, step. Renewals are not journaled one by one.
       const reason = this.commissioning.command(cmd.command, source);
       if (reason !== undefined) return this.rejectCommand(text, source, reason);
       if (cmd.command.kind !== 'jogRenew') this.acceptCommand(text, source);
@@ -508,7 +508,7 @@ export class Controller {
     this.journal.record('state', { from, to: state, cause });
     this.publishEvent({ type: 'state.changed', t: this.now(), from: from ?? '', to: state, cause });
     this.options.hooks?.onStateEntered?.(state);
-    this.commissioning.stateEntered(state); // commissioning (#11): a jog ends, forcing clears on a stop
+    this.commissioning.stateEntered(state); // commissioning: a jog ends, forcing clears on a stop
     this.resyncedInThisState = false;
     switch (state) {
       case 'Resetting':
@@ -870,7 +870,7 @@ export class Controller {
       do {
         this.tickAgain = false;
         this.blockedBy.clear();
-        this.commissioning.beginTick(); // commissioning (#11): single-step
+        this.commissioning.beginTick(); // commissioning: single-step
         if (this.phase === 'resetting' && !this.placeSettledBeforeHoming && this.allHealthy()) {
           this.placeSettledBeforeHoming = true;
           this.settlePlaceBeforeHoming();
@@ -899,7 +899,7 @@ export class Controller {
               continue;
             }
             this.waiting.delete(station);
-            // commissioning (#11): in Maintenance mode one production step per operator `step`.
+            // commissioning: in Maintenance mode one production step per operator `step`.
             if (this.phase === 'production' && !this.commissioning.mayStartProductionStep(station, spec.name)) continue;
             this.dispatch(spec);
             if (this.phase === 'production' && this.steps.busy(station)) this.commissioning.productionStepStarted(station, spec.name);
@@ -1151,7 +1151,7 @@ export class Controller {
   private protectiveStop(stop: ProtectiveStop): void {
     // No new step may start from here on, even from feedback the stop commands themselves cause.
     this.phase = 'idle';
-    this.commissioning.safetyStop(`protective stop ${stop.name}`); // commissioning (#11)
+    this.commissioning.safetyStop(`protective stop ${stop.name}`);
     for (const [name, driver] of this.drivers) {
       const moving = this.inFlight.has(name) || this.reading(name).moving;
       if (stop.category === 1) {
@@ -1168,7 +1168,7 @@ export class Controller {
 
   /** Every device to its safe state, at once. Steps in flight are abandoned, not completed. */
   private commandSafeState(): void {
-    this.commissioning.safetyStop('safe state'); // commissioning (#11): no jog increment after this
+    this.commissioning.safetyStop('safe state'); // commissioning: no jog increment after this
     for (const [name, driver] of this.drivers) {
       const desc = this.cell.devices[name]!;
       const category = desc.kind === 'arm' ? desc.stopCategory : desc.kind === 'conveyor' ? desc.axis.stopCategory : 1;
@@ -1343,7 +1343,7 @@ export class Controller {
       }),
       alarms: this.alarms.filter((a) => !a.acknowledged),
       ...(this.lastFault ? { lastFault: this.lastFault } : {}),
-      // commissioning (#11): only outside Production mode
+      // commissioning: only outside Production mode
       ...(snapshot.context.mode !== 'production' ? { commissioning: this.commissioning.view((d) => this.reading(d)) } : {}),
     };
   }
@@ -1392,7 +1392,7 @@ export class Controller {
         hardware_id: `${this.cell.devices[name]!.link}:${name}`,
         values: [
           { key: 'heartbeat_age_ms', value: String(Math.round(age)) },
-          // commissioning (#11): protocol counters, firmware, station id, where the driver knows them
+          // commissioning: protocol counters, firmware, station id, where the driver knows them
           ...Object.entries(this.drivers.get(name)!.diagnostics?.() ?? {}).map(([key, value]) => ({ key, value: String(value) })),
         ],
       };

@@ -670,7 +670,7 @@ export class RosConveyorDriver extends RosDevice {
           this.emit({ type: 'refused', command, reason: `index steps must be a whole number (got ${String(command.steps)})` });
           return;
         }
-        // commissioning (#11): a jog's reduced speed, refused when out of (0, 1].
+        // commissioning: a jog's reduced speed, refused when out of (0, 1].
         const scaleProblem = command.type === 'index' ? speedScaleProblem(command.speedScale) : undefined;
         if (scaleProblem !== undefined) {
           this.emit({ type: 'refused', command, reason: scaleProblem });
@@ -801,7 +801,7 @@ export class RosConveyorDriver extends RosDevice {
           m.phase = 'settle';
           return;
         }
-        // commissioning (#11): a jog's speedScale lowers the top speed (reduced speed).
+        // commissioning: a jog's speedScale lowers the top speed (reduced speed).
         const scale = m.command.type === 'index' ? (m.command.speedScale ?? 1) : 1;
         const reduced = (this.axis.maxSpeedMmS * scale) / 1000;
         // A correction creeps, and never above a jog's reduced speed either.
