@@ -92,6 +92,13 @@ const WHAT_TO_CHECK: Record<string, string> = {
 };
 /** Operator commands handled per turn of the event loop; the rest wait (see receiveCommand). */
 const COMMANDS_PER_TURN = 16;
+/**
+ * Operator commands that may wait for later turns. Beyond it a command is refused at once, so a
+ * flood costs bounded memory and an operator's next command waits at most a few milliseconds.
+ */
+export const COMMAND_BACKLOG_LIMIT = 1024;
+/** Room beyond the limit kept for Stop and Abort, so an operator can still stop a flooded controller. */
+export const STOP_RESERVE = 64;
 
 export class Controller {
   readonly topics: OperatorTopics;
@@ -428,6 +435,7 @@ export class Controller {
    * Commands from the operator interface are handled at once, up to a budget per turn of the event
    * loop; beyond it they wait for later turns. A flood of commands therefore can never keep a
    * device's e-stop input (or anything else) waiting: safety inputs are handled as they arrive.
+   * A full backlog refuses the command (journaled and answered like any refusal), never grows.
    */
   private receiveCommand(text: string, source: string): void {
     if (this.commandBacklog.length === 0 && this.commandsThisTurn < COMMANDS_PER_TURN) {
@@ -435,8 +443,18 @@ export class Controller {
       this.command(text, source);
       return;
     }
+    if (this.commandBacklog.length >= COMMAND_BACKLOG_LIMIT && !(this.bringsToRest(text) && this.commandBacklog.length < COMMAND_BACKLOG_LIMIT + STOP_RESERVE)) {
+      const reason = `${COMMAND_BACKLOG_LIMIT} commands are already waiting: commands arrive faster than the controller handles them (${COMMANDS_PER_TURN} per turn of its event loop)`;
+      this.rejectCommand(shownCommand(text), source, reason);
+      return;
+    }
     this.commandBacklog.push({ text, source });
     this.countCommandInTurn();
+  }
+
+  private bringsToRest(text: string): boolean {
+    const parsed = parseCommand(text);
+    return parsed.ok && parsed.command.kind === 'packml' && (parsed.command.command === 'stop' || parsed.command.command === 'abort');
   }
 
   private countCommandInTurn(): void {

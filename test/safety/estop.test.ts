@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceLogMemory } from '../../src/sim/index.js';
 import { STATES } from '../machines/packmlTable.js';
 import { DemoCell, reach } from '../controller/runHarness.js';
+import { COMMAND_BACKLOG_LIMIT, STOP_RESERVE } from '../../src/controller/controller.js';
 
 const DEVICES = ['feeder', 'arm', 'conveyor', 'safety_io'];
 
@@ -76,15 +77,41 @@ describe('the e-stop path does not wait behind a flood of operator commands', ()
     cell.pressEstop(true);
     const journal = () => cell.run.memory!.records();
     const tripIndex = journal().findIndex((r) => r.kind === 'estop' && r.active === true);
-    const handledBeforeTrip = journal().slice(0, tripIndex).filter((r) => r.kind === 'command').length - commandsBefore;
+    const backlogFull = (r: Record<string, unknown>) => typeof r.reason === 'string' && r.reason.includes('commands are already waiting');
+    const beforeTrip = journal().slice(0, tripIndex).filter((r) => r.kind === 'command');
+    const handledBeforeTrip = beforeTrip.filter((r) => !backlogFull(r)).length - commandsBefore;
     // Only the first turn's small budget was handled before the trip; the safe state went out at once.
     expect(handledBeforeTrip).toBeLessThanOrEqual(16);
+    // What did not fit the bounded backlog was refused as it arrived, each with its answer (a
+    // stop among them still found room in the reserve kept for Stop and Abort).
+    expect(beforeTrip.filter(backlogFull)).toHaveLength(5000 - 16 - COMMAND_BACKLOG_LIMIT - STOP_RESERVE);
     const safeStates = deviceLog.entries.flatMap((e) => (e.kind === 'command' && e.command.type === 'safeState' ? [e.device] : []));
     expect(new Set(safeStates)).toEqual(new Set(DEVICES));
     cell.advance(1000);
     const handled = journal().filter((r) => r.kind === 'command').length - commandsBefore;
     expect(handled).toBe(5000);
     expect(cell.state).toBe('Aborted');
+    void cell.close();
+  });
+});
+
+describe('a flood of operator commands is bounded', () => {
+  it('beyond the backlog a command is refused at once and answered; a Stop sent after the flood still finds room and is handled', () => {
+    const cell = new DemoCell();
+    reach.Execute(cell);
+    const events = cell.events as Array<{ type: string; command?: string; reason?: string }>;
+    cell.advance(100); // a fresh turn: its budget of 16 is unspent
+    const before = events.length;
+    const n = 20_000;
+    for (let i = 0; i < n; i++) cell.send('unsuspend');
+    const refusedAtOnce = events.slice(before).filter((e) => e.type === 'command.rejected' && e.reason?.includes('commands are already waiting'));
+    expect(refusedAtOnce).toHaveLength(n - 16 - COMMAND_BACKLOG_LIMIT);
+    // The backlog is full, but Stop has its reserve: it waits behind the bounded backlog only, then is handled.
+    cell.send('stop');
+    cell.until('Stopped');
+    const answers = events.slice(before).filter((e) => e.type === 'command.accepted' || e.type === 'command.rejected');
+    expect(answers).toHaveLength(n + 1);
+    expect(answers.at(-1)).toMatchObject({ type: 'command.accepted', command: 'stop' });
     void cell.close();
   });
 });
