@@ -123,6 +123,8 @@ function random(seed: number): () => number {
 }
 
 let current: Trip | undefined;
+/** When the station driver last handed a `safe` frame to write(), in or between trips. */
+let lastSafeWriteNs = 0n;
 
 /** Wrap serialport's write() and 'data' delivery once: the in-process ends of the measurement. */
 function installPortHooks(): void {
@@ -137,9 +139,11 @@ function installPortHooks(): void {
   const write = proto.write;
   proto.write = function (this: { path: string }, ...args: unknown[]) {
     const trip = current;
-    if (trip) {
-      const t = now();
-      for (const f of framesIn(args[0])) if (f.type === MSG.safe) trip.inProcess.get(this.path)?.writeNs.push(t);
+    const t = now();
+    for (const f of framesIn(args[0])) {
+      if (f.type !== MSG.safe) continue;
+      lastSafeWriteNs = t;
+      trip?.inProcess.get(this.path)?.writeNs.push(t);
     }
     return write.apply(this, args);
   };
@@ -292,7 +296,9 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
           run.send(word);
           if (refusals.has(word)) pressedAgain.set(word, (pressedAgain.get(word) ?? 0) + 1);
         }
-        await waitUntil(`${to} after ${word}`, () => run.state === to || run.state === from, 1000).catch(() => {});
+        // Give the press a second to take the cell out of `from` (under a flood it waits in the
+        // controller's command backlog) before pressing again: never a tight loop of presses.
+        await waitUntil(`${to} after ${word}`, () => run.state !== from, 1000).catch(() => {});
         if (run.state !== to && run.state !== from) await waitUntil(`${to} after ${word}`, () => run.state === to, Math.max(0, end - performance.now())).catch(() => {});
       }
     };
@@ -307,6 +313,10 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
         await sleep(300 + rand() * 2500);
         if (run.state !== 'Execute') throw new Error(`production trip: the cell left Execute by itself (${run.state})`);
       } else {
+        // The previous trip's safe frames (the safe state sent again on entering Aborting) go out
+        // one at a time, each waiting for the board's acknowledgement: let them all be written
+        // (none for longer than the 100 ms retransmission timeout) so that none falls into this trip.
+        await waitUntil("the previous trip's safe frames written", () => now() - lastSafeWriteNs > 150_000_000n, 5000);
         await sleep(5 + rand() * 40); // not phase-locked to the 20 ms telemetry period
       }
       const t: Trip = {

@@ -44,6 +44,8 @@ export async function memorySections(opts: BenchOptions): Promise<Section[]> {
         valueFigure('memory.rss.early', `RSS after ${early.toLocaleString('en')} parts`, 'MB', a.rssBytes / MB, { stat: 'value', op: '<=', limit: 80 }),
         valueFigure('memory.rss.late', `RSS after ${late.toLocaleString('en')} parts`, 'MB', b.rssBytes / MB, { stat: 'value', op: '<=', limit: 80 }),
         valueFigure('memory.growth', `RSS growth ${early.toLocaleString('en')} → ${late.toLocaleString('en')} parts`, 'MB', (b.rssBytes - a.rssBytes) / MB, { stat: 'value', op: '<=', limit: 5 }),
+        valueFigure('memory.heap.used', `V8 heap used after ${late.toLocaleString('en')} parts (live objects)`, 'MB', b.heapUsedBytes / MB),
+        valueFigure('memory.heap.reserved', `V8 heap reserved after ${late.toLocaleString('en')} parts`, 'MB', b.heapTotalBytes / MB),
         valueFigure('memory.heap.growth', `heap used growth ${early.toLocaleString('en')} → ${late.toLocaleString('en')} parts`, 'MB', (b.heapUsedBytes - a.heapUsedBytes) / MB),
         valueFigure('memory.heapTotal.growth', `V8 heap reserved growth ${early.toLocaleString('en')} → ${late.toLocaleString('en')} parts`, 'MB', (b.heapTotalBytes - a.heapTotalBytes) / MB),
         valueFigure('memory.rss.peak', 'highest RSS read', 'MB', peak / MB),
@@ -51,6 +53,7 @@ export async function memorySections(opts: BenchOptions): Promise<Section[]> {
       notes: [
         `One child process (node --expose-gc), gc() before each reading; the demo cell in virtual time, no journal file.${opts.quick ? ` Quick: checkpoints at ${early} and ${late} parts instead of 10,000 and 100,000.` : ''}`,
         'Growth is measured from the first checkpoint (warm: code compiled, pools filled) to the last, not from start.',
+        'The V8 heap reserved (pages V8 keeps after gc(); it varies from reading to reading) is most of the RSS above start; the heap used (live objects) is what tells whether objects leak.',
       ],
     },
   ];

@@ -22,6 +22,8 @@ export interface RecoveryTime {
   homingMs: number;
   /** totalMs - homingMs. */
   recoveryMs: number;
+  /** Of totalMs: missed step → Held (Holding: the steps in flight end), when the cell went through Held. */
+  holdingMs?: number;
   fault: string;
 }
 
@@ -47,7 +49,8 @@ export function recoveryTimes(records: readonly JournalRecord[]): RecoveryTime[]
       }
     }
     const totalMs = records[j]!.t - miss.t;
-    out.push({ totalMs, homingMs, recoveryMs: totalMs - homingMs, fault: String(fault?.fault ?? miss.step) });
+    const held = records.slice(i + 1, j).find((r) => r.kind === 'state' && r.to === 'Held');
+    out.push({ totalMs, homingMs, recoveryMs: totalMs - homingMs, fault: String(fault?.fault ?? miss.step), ...(held ? { holdingMs: held.t - miss.t } : {}) });
     i = j;
   }
   return out;
@@ -82,6 +85,7 @@ export async function recoverySections(opts: BenchOptions): Promise<Section[]> {
     rmSync(dir, { recursive: true, force: true });
   }
   const all = [...byFault.values()].flat();
+  const viaHeld = all.filter((r) => r.holdingMs !== undefined);
   return [
     {
       id: 'recovery',
@@ -89,11 +93,18 @@ export async function recoverySections(opts: BenchOptions): Promise<Section[]> {
       figures: [
         distributionFigure('recovery.all', 'missed step → Execute, without homing', 'ms (sim)', all.map((r) => r.recoveryMs)),
         ...[...byFault].map(([fault, rs]) => distributionFigure(`recovery.${fault}`, `  ${fault}`, 'ms (sim)', rs.map((r) => r.recoveryMs))),
+        ...(viaHeld.length > 0
+          ? [
+              distributionFigure('recovery.holding', '  of which missed step → Held (the steps in flight end)', 'ms (sim)', viaHeld.map((r) => r.holdingMs!)),
+              distributionFigure('recovery.afterHeld', '  of which Held → Execute, without homing (auto-Unhold delay, Resync, Unholding)', 'ms (sim)', viaHeld.map((r) => r.recoveryMs - r.holdingMs!)),
+            ]
+          : []),
         distributionFigure('recovery.homing', 'homing motion inside the window (subtracted)', 'ms (sim)', all.map((r) => r.homingMs)),
       ],
       notes: [
         `${all.length} recoveries: conveyor missed steps (${injections[0]!.amounts.join(', ')} steps) and a feeder jam, injected at cycles ${cycles.join(', ')}, seeds ${seeds.join(', ')}.`,
         'Simulated time from the journal: step "missed" → state Execute, minus homing steps in between. Includes the controller\'s deliberate 200 ms auto-Unhold delay.',
+        `${viaHeld.length} of them went through Held: split at entering Held. Holding ends when the steps in flight (e.g. the arm's current move) have ended, so that part is mostly motion the controller waits for.`,
       ],
     },
   ];

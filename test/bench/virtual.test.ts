@@ -36,7 +36,9 @@ describe('recovery times from the journal', () => {
     const [r] = times;
     const miss = records.find((x) => x.kind === 'step' && x.phase === 'missed')!;
     const back = records.find((x) => x.kind === 'state' && x.to === 'Execute' && x.t > miss.t)!;
-    expect(r).toEqual({ fault: 'index_short', totalMs: back.t - miss.t, homingMs: 0, recoveryMs: back.t - miss.t });
+    const held = records.find((x) => x.kind === 'state' && x.to === 'Held' && x.t >= miss.t)!;
+    expect(held.t).toBeLessThan(back.t);
+    expect(r).toEqual({ fault: 'index_short', totalMs: back.t - miss.t, homingMs: 0, recoveryMs: back.t - miss.t, holdingMs: held.t - miss.t });
     expect(r!.recoveryMs).toBeGreaterThan(0);
   });
 
@@ -45,12 +47,13 @@ describe('recovery times from the journal', () => {
     const records = [
       rec(100, 'step', { device: 'conveyor', step: 'index', phase: 'missed' }),
       rec(101, 'fault', { fault: 'axis_position_lost' }),
+      rec(300, 'state', { from: 'Holding', to: 'Held' }),
       rec(400, 'step', { device: 'conveyor', step: 'home', phase: 'start' }),
       rec(2400, 'step', { device: 'conveyor', step: 'home', phase: 'done' }),
       rec(2700, 'state', { from: 'Unholding', to: 'Execute' }),
       rec(5000, 'step', { device: 'feeder', step: 'release', phase: 'missed' }),
       rec(5001, 'fault', { fault: 'part_not_at_pick' }),
     ];
-    expect(recoveryTimes(records)).toEqual([{ fault: 'axis_position_lost', totalMs: 2600, homingMs: 2000, recoveryMs: 600 }]);
+    expect(recoveryTimes(records)).toEqual([{ fault: 'axis_position_lost', totalMs: 2600, homingMs: 2000, recoveryMs: 600, holdingMs: 200 }]);
   });
 });
