@@ -19,6 +19,27 @@ function manualCell(edit?: (text: string) => string): DemoCell {
   return cell;
 }
 
+
+/**
+ * Jog renewed every 100 ms for 2 s; the fastest joint_4 speed seen, rad/s. Joint states are
+ * published periodically, so the speed is taken over 200 ms windows (callers allow one publication
+ * period of quantisation).
+ */
+function fastestJoint4Speed(c: ReturnType<typeof manualCell>): number {
+    let fastest = 0;
+    let before = armJoints(c)[3]!;
+    for (let ms = 0; ms < 2000; ms += 200) {
+      for (let k = 0; k < 2; k++) {
+        c.advance(100);
+        c.send('jog renew');
+      }
+      const now = armJoints(c)[3]!;
+      fastest = Math.max(fastest, Math.abs(now - before) / 0.2);
+      before = now;
+    }
+    return fastest;
+}
+
 describe('hold-to-run', () => {
   it('a continuous conveyor jog moves while renewed and stops within the renewal timeout when renewals stop', () => {
     const c = manualCell();
@@ -206,20 +227,9 @@ describe('reduced speed', () => {
 
   it('the arm joint moves no faster than jog_joint_speed_rad_s', () => {
     const c = manualCell();
-    // joint_4 could turn at 1.5 rad/s. Joint states are published periodically, so the speed is
-    // taken over 200 ms windows, allowing one publication period of quantisation.
+    // joint_4 could turn at 1.5 rad/s.
     c.send('jog arm joint_4 - continuous');
-    let fastest = 0;
-    let before = armJoints(c)[3]!;
-    for (let ms = 0; ms < 2000; ms += 200) {
-      for (let k = 0; k < 2; k++) {
-        c.advance(100);
-        c.send('jog renew');
-      }
-      const now = armJoints(c)[3]!;
-      fastest = Math.max(fastest, Math.abs(now - before) / 0.2);
-      before = now;
-    }
+    const fastest = fastestJoint4Speed(c);
     expect(fastest).toBeGreaterThan(0.1);
     expect(fastest).toBeLessThanOrEqual(0.25 * (1 + 20 / 200) + 1e-6);
   });
@@ -235,17 +245,7 @@ describe('reduced speed', () => {
     );
     c.send('jog arm joint_4 - continuous');
     expect(view(c).jog).toMatchObject({ device: 'arm', joint: 'joint_4', speed: 0.2, unit: 'rad/s' });
-    let fastest = 0;
-    let before = armJoints(c)[3]!;
-    for (let ms = 0; ms < 2000; ms += 200) {
-      for (let k = 0; k < 2; k++) {
-        c.advance(100);
-        c.send('jog renew');
-      }
-      const now = armJoints(c)[3]!;
-      fastest = Math.max(fastest, Math.abs(now - before) / 0.2);
-      before = now;
-    }
+    const fastest = fastestJoint4Speed(c);
     expect(fastest).toBeGreaterThan(0.1);
     // Tool speed ≤ ω · reach: 0.2 rad/s · 1250 mm = 250 mm/s (one joint-state period of quantisation).
     expect(fastest * 1250).toBeLessThanOrEqual(250 * (1 + 20 / 200) + 1e-6);

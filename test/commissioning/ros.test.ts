@@ -24,6 +24,18 @@ afterEach(async () => {
   open = [];
 });
 
+/** The ROS arm demo cell with its safety PLC signalling, cleared from its boot in Aborted to Stopped. */
+async function stoppedArmCell(): Promise<Awaited<ReturnType<typeof rosCell>> & { clock: VirtualClock }> {
+  const clock = new VirtualClock();
+  const cell = await rosCell({ cellPath: DEMO_ROS_ARM, clock });
+  open.push(cell.run);
+  new SafetyPlc(cell.graph, clock).start();
+  clock.advanceBy(100);
+  expect(cell.graph.callTrigger('/workcell/clear').success).toBe(true);
+  stepUntil(clock, () => cell.run.state === 'Stopped');
+  return { ...cell, clock };
+}
+
 function goalSeconds(goal: FollowJointTrajectoryGoal): number {
   const t = goal.trajectory.points.at(-1)!.time_from_start;
   return t.sec + t.nanosec / 1e9;
@@ -31,14 +43,7 @@ function goalSeconds(goal: FollowJointTrajectoryGoal): number {
 
 describe('commissioning over ROS 2', () => {
   it('jogs an arm joint from the command topic at the reduced joint speed, and stops when renewals stop', async () => {
-    const clock = new VirtualClock();
-    const { graph, run } = await rosCell({ cellPath: DEMO_ROS_ARM, clock });
-    open.push(run);
-    const plc = new SafetyPlc(graph, clock);
-    plc.start();
-    clock.advanceBy(100);
-    expect(graph.callTrigger('/workcell/clear').success).toBe(true);
-    stepUntil(clock, () => run.state === 'Stopped');
+    const { clock, graph, run } = await stoppedArmCell();
     const hmi = new Hmi(graph);
     const limit = run.cell.commissioning.jogJointSpeedRadS;
 
@@ -81,14 +86,7 @@ describe('commissioning over ROS 2', () => {
   });
 
   it('single-steps the production cycle through the /workcell/step Trigger service, one step per call', async () => {
-    const clock = new VirtualClock();
-    const { graph, run } = await rosCell({ cellPath: DEMO_ROS_ARM, clock });
-    open.push(run);
-    const plc = new SafetyPlc(graph, clock);
-    plc.start();
-    clock.advanceBy(100);
-    expect(graph.callTrigger('/workcell/clear').success).toBe(true);
-    stepUntil(clock, () => run.state === 'Stopped');
+    const { clock, graph, run } = await stoppedArmCell();
     expect(graph.serviceNames()).toContain('/workcell/step');
     // In Production mode the service answers with the controller's reason.
     expect(graph.callTrigger('/workcell/step')).toEqual({
