@@ -65,6 +65,8 @@ export class StationPort {
   readonly stats: PortStats = { framesIn: 0, crcErrorsIn: 0, framingErrorsIn: 0, framesOut: 0, retransmissions: 0 };
   lastFrameAt = 0;
   lastSendAt = 0;
+  /** Sequenced commands queued so far: tells a caller whether anything was queued after its own. */
+  commandsQueued = 0;
   onFrame: (frame: Frame) => void = () => {};
   onBadFrame: (result: Extract<DecodeResult, { ok: false }>) => void = () => {};
   /** The port closed or failed (the cable was pulled, the device vanished). Not called by close(). */
@@ -150,6 +152,7 @@ export class StationPort {
         resolve({ seq: 0, status: undefined, transmissions: 0 });
         return;
       }
+      this.commandsQueued++;
       if (urgent) this.queue.unshift(pending);
       else this.queue.push(pending);
       this.pump();

@@ -94,6 +94,8 @@ export class StationLink {
   readonly epoch: number;
   private state: LinkState = 'idle';
   private port: StationPort | undefined;
+  /** The latest `safe` frame queued, while it is unacknowledged (see the safeState command). */
+  private safeOnItsWay: { port: StationPort; category: number; queuedAs: number; result: Promise<string | undefined> } | undefined;
   private boot: BootInfo | undefined;
   private telemetry: Telemetry | undefined;
   private refusedReason: string | undefined;
@@ -430,6 +432,19 @@ export class StationLink {
     return undefined;
   }
 
+  private sendSafe(category: 0 | 1): Promise<string | undefined> {
+    const result = this.send(MSG.safe, encodeSafe({ category }), true);
+    const port = this.port;
+    if (port) {
+      const onItsWay = { port, category, queuedAs: port.commandsQueued, result };
+      this.safeOnItsWay = onItsWay;
+      void result.finally(() => {
+        if (this.safeOnItsWay === onItsWay) this.safeOnItsWay = undefined;
+      });
+    }
+    return result;
+  }
+
   /** Before acting again after a safe state, release the board's latch (refused while the e-stop is open). */
   private async clearLatch(): Promise<string | undefined> {
     const t = this.telemetry;
@@ -487,7 +502,13 @@ export class StationLink {
         return;
       }
       case 'safeState': {
-        const problem = await this.send(MSG.safe, encodeSafe({ category: command.category }), true);
+        // The board's safe state is board-wide and latched: when every device on the link is sent
+        // to it in one turn, one frame serves them all. Shared only while that frame is still
+        // unacknowledged and nothing (a `clear`, a move) was queued behind it.
+        const port = this.port;
+        const onItsWay = this.safeOnItsWay;
+        const shared = onItsWay && port && onItsWay.port === port && onItsWay.category === command.category && onItsWay.queuedAs === port.commandsQueued;
+        const problem = await (shared ? onItsWay.result : this.sendSafe(command.category));
         if (problem) refuse(problem);
         return;
       }

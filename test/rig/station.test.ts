@@ -3,9 +3,10 @@
  * indexing, slip made visible by the encoder, the e-stop acting in firmware, outputs and their
  * safe values, random bytes from the board's side.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RigBoard } from '../../src/rig/rigBoard.js';
-import { PROTOCOL_VERSION } from '../../src/serial/protocol.js';
+import { StationPort } from '../../src/serial/port.js';
+import { FLAG, MSG, PROTOCOL_VERSION } from '../../src/serial/protocol.js';
 import { buildFirmware, demoSerial, openLink, pinOf, provision, startDemoBoard, waitFor } from './helpers.js';
 
 const { hash, map, conveyor } = demoSerial();
@@ -153,5 +154,30 @@ describe('a provisioned station board behind a pty', () => {
     session.conveyor.write({ type: 'home' });
     await motionDoneAfter('conveyor', homeFrom);
     await waitFor('homed again', () => session.conveyor.read().axis?.homed === true);
+  });
+
+  it('a safe state for every device on the board in one turn goes out as one frame; after a clear it is sent again', async () => {
+    const queued = vi.spyOn(StationPort.prototype, 'command');
+    const safeFrames = () => queued.mock.calls.filter(([type]) => type === MSG.safe).length;
+    try {
+      session.io.write({ type: 'setOutput', channel: 'lamp_green', value: true });
+      await waitFor('lamp_green on', () => session.io.read().outputs.lamp_green === true);
+      const before = safeFrames();
+      session.conveyor.write({ type: 'safeState', category: 1 });
+      session.io.write({ type: 'safeState', category: 1 });
+      // The board is latched safe: its outputs at their safe values, and neither device refused.
+      await waitFor('safe latch reported', () => ((session.link.lastTelemetry?.flags ?? 0) & FLAG.safeLatched) !== 0);
+      await waitFor('lamps safe', () => session.io.read().outputs.lamp_green === false && session.io.read().outputs.lamp_red === true);
+      expect(safeFrames() - before).toBe(1);
+      expect([...session.of('conveyor'), ...session.of('safety_io')].filter((f) => f.type === 'refused' && f.command?.type === 'safeState')).toEqual([]);
+      // An output set after it clears the latch first; the next safe state is a frame of its own.
+      session.io.write({ type: 'setOutput', channel: 'lamp_green', value: true });
+      await waitFor('lamp_green on again', () => session.io.read().outputs.lamp_green === true);
+      session.io.write({ type: 'safeState', category: 1 });
+      await waitFor('lamps safe again', () => session.io.read().outputs.lamp_green === false);
+      expect(safeFrames() - before).toBe(2);
+    } finally {
+      queued.mockRestore();
+    }
   });
 });
