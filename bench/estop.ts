@@ -228,6 +228,8 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
   /** Flood commands delivered on the command topic, and handled (refused) by the controller. */
   let floodReceived = 0;
   let floodHandled = 0;
+  /** Of those, refused on arrival because the controller's bounded backlog was full. */
+  let floodRefusedFull = 0;
   let floodWallMs = 0;
   let floodHandledDuring = 0;
   let floodBacklogAtStop = 0;
@@ -240,7 +242,9 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
     if (!estopBoard || !pinChannel) throw new Error(`${source.input} is not on a station board of ${DEMO_SERIAL_CELL}`);
     const level = (logical: boolean): 0 | 1 => (logical !== pinChannel.activeLow ? 1 : 0);
     estopContact = { pin: pinChannel.pin, openLevel: level(false) };
-    const expectedSafe = new Map(rig.boards.map((b) => [b.link, Object.keys(b.map.devices).length]));
+    // A board's safe state is board-wide and latched: the station driver sends one `safe` frame per
+    // board however many of its devices are sent to it in that turn.
+    const expectedSafe = new Map(rig.boards.map((b) => [b.link, 1]));
 
     for (const b of rig.boards) {
       const isEstopTelemetry = estopDetector();
@@ -278,6 +282,7 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
       // flood command counts as handled when its refusal is published. No JSON parse per flood event.
       if (m.data.includes(floodRefusal) && m.data.includes('"command.rejected"')) {
         floodHandled++;
+        if (m.data.includes('commands are already waiting')) floodRefusedFull++;
         return;
       }
       const e = JSON.parse(m.data) as { type: string; command?: string; reason?: string };
@@ -337,8 +342,8 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
       }
       const wires = [...t.wire.values()];
       const procs = [...t.inProcess.values()];
-      // The reaction is the first safe frame of each device on the link; the controller sends the
-      // safe state once more on entering Aborting, and those later frames are not counted.
+      // The reaction is the first safe frame on each board's link; the controller sends the safe
+      // state once more on entering Aborting, and those later frames are not counted.
       const reaction = (link: string, times: Iterable<bigint>) => [...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, expectedSafe.get(link)!);
       const wireTimes = rig.boards.flatMap((b) => reaction(b.link, t.wire.get(b.link)!.safeNs.values()));
       const wireLast = wireTimes.reduce((a, b) => (b > a ? b : a));
@@ -459,6 +464,7 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
     wireFigures.push(
       valueFigure('estop.flood.rate', 'flood commands delivered to the controller (command topic)', 'commands/s', floodReceived / (floodWallMs / 1000), { stat: 'value', op: '>=', limit: floodRate * 0.95 }, 'the load condition: did the flood arrive?'),
       valueFigure('estop.flood.handled', 'flood commands handled (refused) by the controller meanwhile', 'commands/s', floodHandledDuring / (floodWallMs / 1000)),
+      valueFigure('estop.flood.refusedFull', '  of which refused on arrival (backlog full)', 'commands/s', floodRefusedFull / (floodWallMs / 1000)),
       valueFigure('estop.flood.backlog', 'flood commands still in its backlog when the flood stopped', 'commands', floodBacklogAtStop),
     );
     if (floodDrainMs !== undefined) wireFigures.push(valueFigure('estop.flood.drain', 'time to handle that backlog after the flood stopped', 's', floodDrainMs / 1000));
@@ -476,8 +482,8 @@ export async function estopSections(opts: BenchOptions): Promise<Section[]> {
       figures: wireFigures,
       notes: [
         ...[...pressedAgain].map(([word, n]) => `${word} was refused ${n} times and pressed again (the operator's way; e.g. while a device's telemetry was late).`),
-        `${results.length} trips (${trips}) on hardware/cells/demo-serial.yaml: the conveyor board's firmware in avr8js, ${[...new Set(rig.boards.map((b) => Object.keys(b.map.devices).length))].join('/')} safe frames expected per board (one per device on its link).`,
-        `Flood: ${floodRate} "${floodWord}" commands/s from a separate process through the Foxglove WebSocket bridge, refused by the controller. The controller handles operator commands in turns of a few per event-loop turn and queues the rest without bound, so the operator's own Clear/Reset/Start wait behind the flood's backlog.`,
+        `${results.length} trips (${trips}) on hardware/cells/demo-serial.yaml: the conveyor board's firmware in avr8js, one safe frame expected per board (the board's safe state is board-wide: the station driver sends one frame for all the devices on its link).`,
+        `Flood: ${floodRate} "${floodWord}" commands/s from a separate process through the Foxglove WebSocket bridge, refused by the controller. The controller handles 16 operator commands per event-loop turn; at most 1,024 wait (64 more places for stop and abort) and the rest are refused as they arrive, so the operator's own Clear/Reset/Start wait behind at most that backlog (or are refused while it is full: the harness presses again).`,
         `Clocks: CLOCK_MONOTONIC; socat's REALTIME stamps converted with an offset re-measured at the end (drift ${maxDriftUs.toFixed(1)} µs).`,
         ...failures.slice(0, 10).map((f) => `failed trip: ${f}`),
         ...(failures.length > 10 ? [`... and ${failures.length - 10} more failed trips`] : []),
