@@ -82,8 +82,13 @@ def _workcell(context):
             arguments=arguments,
             # use_sim_time as a ROS parameter: the node reads it (and rclnodejs's own clock follows it).
             parameters=[params_file, {"use_sim_time": use_sim_time}],
+            # ...and as `-p` too: rclnodejs 2.2 does not apply --params-file (checked on Jazzy: a
+            # file's use_sim_time: true left the node on the wall clock); `-p` it does.
+            ros_arguments=["-p", f"use_sim_time:={'true' if use_sim_time else 'false'}"],
             output="screen",
-            emulate_tty=True,
+            # No pseudo-terminal: on a tty `workcell run` redraws a status line with \r every 300 ms
+            # and no newline, which launch holds as one ever-growing line until the node exits.
+            emulate_tty=False,
         )
     )
     return actions

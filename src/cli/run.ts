@@ -74,6 +74,14 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
     err.write('workcell run: --virtual-time needs --cycles N (a virtual-time run ends when the lot is done)\n');
     return 2;
   }
+  // What was opened before the run exists (the ROS node, the serial ports, the rig): closed again if
+  // the run never starts, or their handles would keep the process alive after the error.
+  const abandon: Array<() => unknown> = [];
+  const giveUp = async (message: string): Promise<number> => {
+    for (const close of abandon.reverse()) await close();
+    err.write(`workcell run: ${message}\n`);
+    return 2;
+  };
   const live = out.isTTY === true && !opts.json;
   const options: RunOptions = {
     cellPath: opts.cell,
@@ -105,6 +113,7 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
       err.write(`workcell run: ${ros}\n`);
       return 2;
     }
+    abandon.push(() => ros.abandon());
     options.drivers = ros.drivers;
     options.faces = [...(options.faces ?? []), ros.face];
     if (ros.clock) options.clock = ros.clock;
@@ -115,9 +124,9 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
     try {
       hardware = await openHardware(cellOnHardware.cell, cellOnHardware.hash, { onEvent: (e) => err.write(`${describeLinkEvent(e)}\n`) });
     } catch (e) {
-      err.write(`workcell run: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 2;
+      return giveUp(e instanceof Error ? e.message : String(e));
     }
+    abandon.push(() => hardware.close());
     for (const line of hardware.summary()) err.write(`${line}\n`);
     options.drivers = hardware.drivers(options.drivers ?? ((ctx) => ctx.sim.drivers));
     options.faces = [...(options.faces ?? []), () => ({ close: () => hardware.close() })];
@@ -127,11 +136,9 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
   let rig: CellRig | undefined;
   if (opts.rig) {
     const started = await startRigForRun(opts.cell, err);
-    if (typeof started === 'string') {
-      err.write(`workcell run: ${started}\n`);
-      return 2;
-    }
+    if (typeof started === 'string') return giveUp(started);
     rig = started;
+    abandon.push(() => started.close());
     options.drivers = rig.drivers;
     options.faces = [...(options.faces ?? []), () => ({ close: () => rig!.close() })];
   }
@@ -139,9 +146,7 @@ export async function runRun(opts: RunCliOptions, out: NodeJS.WriteStream, err: 
   try {
     run = new CellRun(options);
   } catch (e) {
-    await rig?.close();
-    err.write(`workcell run: ${e instanceof RunError || e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+    return giveUp(e instanceof RunError || e instanceof Error ? e.message : String(e));
   }
   if (!opts.autostart && !opts.json) {
     out.write(`${run.cell.cell.name}: waiting in ${run.state === 'Stopped' ? 'Stopped' : run.state} for operator commands on ${run.controller.topics.command.name} (Ctrl-C to end)\n`);

@@ -32,7 +32,12 @@ export interface RosRunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export type RosRunParts = Pick<RunOptions, 'drivers' | 'clock' | 'safetyClock'> & { face: NonNullable<RunOptions['faces']>[number]; useSimTime: boolean };
+export type RosRunParts = Pick<RunOptions, 'drivers' | 'clock' | 'safetyClock'> & {
+  face: NonNullable<RunOptions['faces']>[number];
+  useSimTime: boolean;
+  /** Take the node down when the run never starts (the face does it for a run that did). */
+  abandon(): void;
+};
 
 /** Load rclnodejs, create the node and the session; a string says why it cannot be done. */
 export async function prepareRosRun(options: RosRunOptions): Promise<RosRunParts | string> {
@@ -52,6 +57,7 @@ export async function prepareRosRun(options: RosRunOptions): Promise<RosRunParts
   return {
     drivers: session.drivers,
     face: session.face,
+    abandon: () => session.close(),
     useSimTime,
     // Motion deadlines follow /clock; heartbeats and safe-OK timeouts stay on the monotonic clock.
     ...(useSimTime ? { clock: new SimTimeClock(node), safetyClock: monotonic } : {}),

@@ -392,9 +392,10 @@ export class CellRun {
     const p95 = times.length ? times[Math.min(times.length - 1, Math.ceil(0.95 * times.length) - 1)]! : null;
     const ppm = this.achievedPartsPerMinute();
     const lot = this.options.cycles ?? null;
-    // With a lot: done when it has left the cell. Without one (npm start): ending it with Ctrl-C
-    // and a clean normal Stop is the expected way to finish.
-    const ok = lot !== null ? totals.exited >= lot && this.lotDone() : this.interrupted && this.state === 'Stopped';
+    // With a lot: done when it has left the cell. Without one (npm start, a launch file): ending it
+    // with Ctrl-C is the expected way to finish, once the cell is at rest: Stopped after the normal
+    // Stop, or Aborted (latched; Stop is not valid there), so `ros2 launch` sees a clean exit.
+    const ok = lot !== null ? totals.exited >= lot && this.lotDone() : this.interrupted && (this.state === 'Stopped' || this.state === 'Aborted');
     return {
       cell: this.cell.cell.name,
       hash: this.hash,
