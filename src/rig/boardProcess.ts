@@ -6,14 +6,13 @@
  *
  * Usage: node boardProcess.js '<RigBoardConfig JSON>'
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AvrStation } from './avr.js';
 import { ConveyorPhysics } from './conveyorPhysics.js';
 import type { RigBoardConfig, RigEvent, RigRequest, RigState } from './control.js';
 import { parseIntelHex } from './hex.js';
+import { PtyCable } from './ptyCable.js';
 import { encodeFrame, FrameReader, MSG, decodeAck } from '../serial/protocol.js';
 
 function emit(event: RigEvent): void {
@@ -32,13 +31,9 @@ for (const [pin, level] of Object.entries(config.inputs)) station.setInput(Numbe
 const physics = new ConveyorPhysics(station, config.physics);
 let homeOverride: boolean | null = null;
 
-let socat: ChildProcess | undefined;
-let plugged = false;
-let exiting = false;
+const cable = new PtyCable(config.linkPath, (chunk) => station.receive(chunk), (message) => emit({ event: 'error', message }));
 
-station.onTransmit = (bytes) => {
-  if (plugged && socat?.stdin?.writable) socat.stdin.write(bytes);
-};
+station.onTransmit = (bytes) => cable.write(bytes);
 
 /** Provision through the chip's UART directly (no pty yet), as on a bench before the board ships. */
 function benchProvision(body: Uint8Array): void {
@@ -59,39 +54,8 @@ function benchProvision(body: Uint8Array): void {
   if (status !== 0) throw new Error(`bench provisioning failed: ${status === undefined ? 'no acknowledgement' : `status ${status}`}`);
 }
 
-async function plug(): Promise<void> {
-  if (plugged) return;
-  mkdirSync(path.dirname(config!.linkPath), { recursive: true });
-  const child = spawn('socat', [`pty,raw,echo=0,link=${config!.linkPath}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  socat = child;
-  child.stdout!.on('data', (chunk: Buffer) => station.receive(chunk));
-  child.stdin!.on('error', () => {});
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.on('exit', (code) => {
-    if (socat === child) {
-      plugged = false;
-      socat = undefined;
-      if (!exiting && code !== null && code !== 0) emit({ event: 'error', message: `socat exited with ${code}: ${stderr.trim()}` });
-    }
-  });
-  const deadline = Date.now() + 5000;
-  while (!existsSync(config!.linkPath)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`socat did not create ${config!.linkPath}: ${stderr.trim() || 'no output'}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  plugged = true;
-}
-
-async function unplug(): Promise<void> {
-  const child = socat;
-  if (!child) return;
-  plugged = false;
-  socat = undefined;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
-}
+const plug = () => cable.plug();
+const unplug = () => cable.unplug();
 
 function state(): RigState {
   const levels: number[] = [];
@@ -110,7 +74,7 @@ function state(): RigState {
     levels,
     outputs,
     uptimeMs: station.uptimeMs,
-    plugged,
+    plugged: cable.plugged,
   };
 }
 
@@ -138,7 +102,7 @@ async function handle(request: RigRequest): Promise<RigState | undefined> {
       physics.updateHome();
       return undefined;
     case 'inject':
-      if (plugged && socat?.stdin?.writable) socat.stdin.write(Uint8Array.from(request.bytes));
+      cable.write(Uint8Array.from(request.bytes));
       return undefined;
     case 'setHomeOverride':
       homeOverride = request.onMark;
@@ -149,7 +113,7 @@ async function handle(request: RigRequest): Promise<RigState | undefined> {
 }
 
 async function shutdown(code: number): Promise<never> {
-  exiting = true;
+  cable.exiting = true;
   station.stop();
   await unplug().catch(() => {});
   process.exit(code);

@@ -6,14 +6,13 @@
  *
  * Usage: node firmataBoard.js '<FirmataRigConfig JSON>'
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AVRADC, adcConfig, type CPU } from 'avr8js';
 import { AvrStation } from './avr.js';
 import type { FirmataRigConfig, FirmataRigEvent, FirmataRigRequest, FirmataRigState } from './firmataRig.js';
 import { parseIntelHex } from './hex.js';
+import { PtyCable } from './ptyCable.js';
 
 function emit(event: FirmataRigEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -43,52 +42,16 @@ function attachAdc(): void {
 attachAdc();
 for (const [pin, level] of Object.entries(config.inputs)) chip.setInput(Number(pin), level === 1);
 
-let socat: ChildProcess | undefined;
-let plugged = false;
-let exiting = false;
+const cable = new PtyCable(config.linkPath, (chunk) => chip.receive(chunk), (message) => emit({ event: 'error', message }));
 let running = false;
 
-chip.onTransmit = (bytes) => {
-  if (plugged && socat?.stdin?.writable) socat.stdin.write(bytes);
-};
+chip.onTransmit = (bytes) => cable.write(bytes);
 chip.onPinChange((pin, level) => {
   if (chip.isOutput(pin)) emit({ event: 'pin', pin, level });
 });
 
-async function plug(): Promise<void> {
-  if (plugged) return;
-  mkdirSync(path.dirname(config!.linkPath), { recursive: true });
-  const child = spawn('socat', [`pty,raw,echo=0,link=${config!.linkPath}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  socat = child;
-  child.stdout!.on('data', (chunk: Buffer) => chip.receive(chunk));
-  child.stdin!.on('error', () => {});
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.on('error', (error) => emit({ event: 'error', message: `socat: ${error.message} (install socat)` }));
-  child.on('exit', (code) => {
-    if (socat === child) {
-      plugged = false;
-      socat = undefined;
-      if (!exiting && code !== null && code !== 0) emit({ event: 'error', message: `socat exited with ${code}: ${stderr.trim()}` });
-    }
-  });
-  const deadline = Date.now() + 5000;
-  while (!existsSync(config!.linkPath)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`socat did not create ${config!.linkPath}: ${stderr.trim() || 'no output'}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  plugged = true;
-}
-
-async function unplug(): Promise<void> {
-  const child = socat;
-  if (!child) return;
-  plugged = false;
-  socat = undefined;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
-}
+const plug = () => cable.plug();
+const unplug = () => cable.unplug();
 
 function run(on: boolean): void {
   running = on;
@@ -103,7 +66,7 @@ function state(): FirmataRigState {
     levels.push(chip.level(pin));
     if (chip.isOutput(pin)) outputs.push(pin);
   }
-  return { levels, outputs, uptimeMs: chip.uptimeMs, plugged, running };
+  return { levels, outputs, uptimeMs: chip.uptimeMs, plugged: cable.plugged, running };
 }
 
 async function handle(request: FirmataRigRequest): Promise<FirmataRigState | undefined> {
@@ -141,7 +104,7 @@ async function handle(request: FirmataRigRequest): Promise<FirmataRigState | und
 }
 
 async function shutdown(code: number): Promise<never> {
-  exiting = true;
+  cable.exiting = true;
   chip.stop();
   await unplug().catch(() => {});
   process.exit(code);
